@@ -1,0 +1,236 @@
+"""The data model: users, their posts, who follows whom, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from microblog.extensions import db
+from microblog.passwords import hash_password, needs_rehash, verify_password
+
+USERNAME_MAX = 64
+EMAIL_MAX = 120
+ABOUT_ME_MAX = 280
+POST_MAX = 280
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores naive UTC and always returns aware UTC, the same on every database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+followers = sa.Table(
+    "followers",
+    db.metadata,
+    sa.Column(
+        "follower_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "followed_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    ),
+    # The primary key serves "whom do I follow"; this serves "who follows me".
+    sa.Index("ix_followers_followed_id", "followed_id"),
+)
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX), unique=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX), unique=True)
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX))
+    last_seen: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Part of the login cookie; replacing it ends every session of this user.
+    session_token: so.Mapped[str] = so.mapped_column(
+        sa.String(32), default=new_session_token
+    )
+
+    posts: so.WriteOnlyMapped[Post] = so.relationship(
+        back_populates="author", passive_deletes=True
+    )
+    following: so.WriteOnlyMapped[User] = so.relationship(
+        secondary=followers,
+        primaryjoin=(followers.c.follower_id == id),
+        secondaryjoin=(followers.c.followed_id == id),
+        back_populates="followers",
+        passive_deletes=True,
+    )
+    followers: so.WriteOnlyMapped[User] = so.relationship(
+        secondary=followers,
+        primaryjoin=(followers.c.followed_id == id),
+        secondaryjoin=(followers.c.follower_id == id),
+        back_populates="following",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    def get_id(self) -> str:
+        """The login identity: id plus the current session token."""
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        """Store a new password hash and end every other session."""
+        self.password_hash = hash_password(password)
+        self.end_all_sessions()
+
+    def check_password(self, password: str) -> bool:
+        ok = verify_password(self.password_hash, password)
+        if ok and self.password_hash and needs_rehash(self.password_hash):
+            self.password_hash = hash_password(password)
+        return ok
+
+    def end_all_sessions(self) -> None:
+        """Invalidate every login cookie and API token issued to this user."""
+        self.session_token = new_session_token()
+        db.session.execute(sa.delete(Token).where(Token.user_id == self.id))
+
+    def avatar_digest(self) -> str:
+        """Stable, non-reversible seed for the generated avatar image."""
+        return hashlib.sha256(self.username.lower().encode()).hexdigest()[:16]
+
+    def is_following(self, user: User) -> bool:
+        query = self.following.select().where(User.id == user.id)
+        return db.session.scalar(query) is not None
+
+    def follow(self, user: User) -> bool:
+        """Follow ``user``; False when that is oneself or already done."""
+        if user.id == self.id or self.is_following(user):
+            return False
+        self.following.add(user)
+        return True
+
+    def unfollow(self, user: User) -> bool:
+        """Stop following ``user``; False when not following."""
+        if not self.is_following(user):
+            return False
+        self.following.remove(user)
+        return True
+
+    def followers_count(self) -> int:
+        query = sa.select(sa.func.count()).select_from(self.followers.select().subquery())
+        return db.session.scalar(query) or 0
+
+    def following_count(self) -> int:
+        query = sa.select(sa.func.count()).select_from(self.following.select().subquery())
+        return db.session.scalar(query) or 0
+
+    def following_posts(self) -> sa.Select[tuple[Post]]:
+        """Own posts and those of followed users, newest first, authors loaded."""
+        followed_ids = sa.select(followers.c.followed_id).where(
+            followers.c.follower_id == self.id
+        )
+        return (
+            sa.select(Post)
+            .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed_ids)))
+            .options(so.joinedload(Post.author))
+            .order_by(Post.timestamp.desc(), Post.id.desc())
+        )
+
+    def own_posts(self) -> sa.Select[tuple[Post]]:
+        return (
+            sa.select(Post)
+            .where(Post.user_id == self.id)
+            .options(so.joinedload(Post.author))
+            .order_by(Post.timestamp.desc(), Post.id.desc())
+        )
+
+
+def profile_query(username: str) -> sa.Select[tuple[User, int, int]]:
+    """One statement: the user by name with follower and following counts."""
+    follower_count = (
+        sa.select(sa.func.count())
+        .where(followers.c.followed_id == User.id)
+        .scalar_subquery()
+    )
+    following_count = (
+        sa.select(sa.func.count())
+        .where(followers.c.follower_id == User.id)
+        .scalar_subquery()
+    )
+    return sa.select(User, follower_count, following_count).where(
+        User.username == username
+    )
+
+
+def all_posts() -> sa.Select[tuple[Post]]:
+    """Every post, newest first, authors loaded in the same statement."""
+    return (
+        sa.select(Post)
+        .options(so.joinedload(Post.author))
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+    )
+
+
+class Post(db.Model):  # type: ignore[name-defined,misc]
+    __table_args__ = (
+        # Serves a profile's posts and the timeline's "posts by these authors".
+        sa.Index("ix_post_user_id_timestamp", "user_id", "timestamp"),
+        # A retried submit carries the same key and is stored once.
+        sa.UniqueConstraint(
+            "user_id", "idempotency_key", name="uq_post_user_id_idempotency_key"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX))
+    timestamp: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, index=True, default=utcnow
+    )
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE")
+    )
+    idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+    author: so.Mapped[User] = so.relationship(back_populates="posts")
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id}>"
+
+
+class Token(db.Model):  # type: ignore[name-defined,misc]
+    """An API bearer token; only its SHA-256 is stored."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
