@@ -36,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
     configure_proxy(app)
@@ -69,6 +70,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from microblog import templating
+
+    templating.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

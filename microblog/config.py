@@ -209,9 +209,11 @@ def engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
         "pool_timeout": parse_int(env, "DB_POOL_TIMEOUT", 10, 1, 60),
     }
     query = parse_qs(database_url.partition("?")[2])
-    if database_url.startswith("postgresql") and "connect_timeout" not in query:
-        options["connect_args"] = {"connect_timeout": 5}
-    elif database_url.startswith("mysql"):
+    # Fail fast when the database is unreachable instead of hanging a worker.
+    postgres_default = database_url.startswith("postgresql") and (
+        "connect_timeout" not in query
+    )
+    if postgres_default or database_url.startswith("mysql"):
         options["connect_args"] = {"connect_timeout": 5}
     return options
 
@@ -234,7 +236,9 @@ def load_config(
         database_url = normalise_database_url(raw_url, heroku=bool(env.get("DYNO")))
     else:
         sqlite_file = Path(instance_path) / "microblog.sqlite"
-        database_url = URL.create("sqlite", database=str(sqlite_file)).render_as_string()
+        database_url = URL.create(
+            "sqlite", database=str(sqlite_file)
+        ).render_as_string()
     config: dict[str, Any] = {
         "DEBUG": debug,
         "TESTING": testing,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ POST_MAX = 280
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -35,12 +35,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware UTC datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def new_session_token() -> str:
@@ -61,7 +61,7 @@ followers = sa.Table(
 )
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX), unique=True)
     email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX), unique=True)
@@ -138,14 +138,18 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return True
 
     def followers_count(self) -> int:
-        query = sa.select(sa.func.count()).select_from(self.followers.select().subquery())
+        query = sa.select(sa.func.count()).select_from(
+            self.followers.select().subquery()
+        )
         return db.session.scalar(query) or 0
 
     def following_count(self) -> int:
-        query = sa.select(sa.func.count()).select_from(self.following.select().subquery())
+        query = sa.select(sa.func.count()).select_from(
+            self.following.select().subquery()
+        )
         return db.session.scalar(query) or 0
 
-    def following_posts(self) -> sa.Select[tuple[Post]]:
+    def following_posts(self) -> sa.Select[Post]:
         """Own posts and those of followed users, newest first, authors loaded."""
         followed_ids = sa.select(followers.c.followed_id).where(
             followers.c.follower_id == self.id
@@ -157,7 +161,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
 
-    def own_posts(self) -> sa.Select[tuple[Post]]:
+    def own_posts(self) -> sa.Select[Post]:
         return (
             sa.select(Post)
             .where(Post.user_id == self.id)
@@ -166,8 +170,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         )
 
 
-def profile_query(username: str) -> sa.Select[tuple[User, int, int]]:
-    """One statement: the user by name with follower and following counts."""
+def profile_query(
+    username: str, viewer_id: int | None
+) -> sa.Select[User, int, int, bool]:
+    """One statement: a user by name, follower and following counts, and
+    whether the viewer follows them."""
     follower_count = (
         sa.select(sa.func.count())
         .where(followers.c.followed_id == User.id)
@@ -178,12 +185,20 @@ def profile_query(username: str) -> sa.Select[tuple[User, int, int]]:
         .where(followers.c.follower_id == User.id)
         .scalar_subquery()
     )
-    return sa.select(User, follower_count, following_count).where(
+    viewer_follows = (
+        sa.select(followers.c.follower_id)
+        .where(
+            followers.c.followed_id == User.id,
+            followers.c.follower_id == (viewer_id or 0),
+        )
+        .exists()
+    )
+    return sa.select(User, follower_count, following_count, viewer_follows).where(
         User.username == username
     )
 
 
-def all_posts() -> sa.Select[tuple[Post]]:
+def all_posts() -> sa.Select[Post]:
     """Every post, newest first, authors loaded in the same statement."""
     return (
         sa.select(Post)
@@ -192,7 +207,7 @@ def all_posts() -> sa.Select[tuple[Post]]:
     )
 
 
-class Post(db.Model):  # type: ignore[name-defined,misc]
+class Post(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         # Serves a profile's posts and the timeline's "posts by these authors".
         sa.Index("ix_post_user_id_timestamp", "user_id", "timestamp"),
@@ -218,7 +233,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         return f"<Post {self.id}>"
 
 
-class Token(db.Model):  # type: ignore[name-defined,misc]
+class Token(db.Model):  # type: ignore[name-defined]
     """An API bearer token; only its SHA-256 is stored."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -234,3 +249,8 @@ class Token(db.Model):  # type: ignore[name-defined,misc]
     @staticmethod
     def hash(secret: str) -> str:
         return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def search_posts(text: str) -> sa.Select[Post]:
+    """Posts containing ``text`` (any case), newest first, using the database."""
+    return all_posts().where(Post.body.icontains(text.strip(), autoescape=True))

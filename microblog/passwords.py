@@ -19,9 +19,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches ``stored_hash``; takes the same time if None."""
     try:
-        return hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(
-            stored_hash
-        )
+        return hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -1,0 +1,28 @@
+"""How a login cookie maps back to a user, and how it stops working."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask_babel import lazy_gettext as _l
+
+from microblog.extensions import db, login
+from microblog.models import User
+
+login.login_view = "auth.login"
+login.login_message = _l("Please sign in to see this page.")
+login.login_message_category = "info"
+# A changed IP or browser ends a remembered session instead of trusting it.
+login.session_protection = "strong"
+
+
+@login.user_loader
+def load_user(identity: str) -> User | None:
+    """Resolve ``id:session_token``; a rotated token means the session ended."""
+    user_id, _, token = identity.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user

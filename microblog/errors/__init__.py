@@ -1,0 +1,5 @@
+"""Error pages: HTML for browsers, JSON for API clients."""
+
+from flask import Blueprint
+
+bp = Blueprint("errors", __name__)

@@ -1,0 +1,58 @@
+"""Liveness and readiness probes; neither redirects nor needs a session."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import Response, current_app
+from flask_migrate import Migrate
+
+from microblog.extensions import csrf, db
+from microblog.ops import bp
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def expected_heads(directory: str) -> frozenset[str]:
+    """The migration heads shipped with this code (read from disk once)."""
+    migrate: Migrate = current_app.extensions["migrate"].migrate
+    config = migrate.get_config(directory)
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def plain(text: str, status: int) -> Response:
+    response = Response(text + "\n", status=status, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/healthz")
+@csrf.exempt
+def healthz() -> Response:
+    """The process is up and serving; touches nothing else."""
+    return plain("ok", 200)
+
+
+@bp.get("/readyz")
+@csrf.exempt
+def readyz() -> Response:
+    """The database answers and its schema is at the latest migration."""
+    try:
+        rows = db.session.execute(sa.text("SELECT version_num FROM alembic_version"))
+        applied = frozenset(row[0] for row in rows)
+    except sa.exc.SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("not ready: %s", error.__class__.__name__)
+        return plain(
+            f"database unavailable or not migrated: {error.__class__.__name__}", 503
+        )
+    expected = expected_heads(current_app.extensions["migrate"].directory)
+    if applied != expected:
+        have = ", ".join(sorted(applied)) or "none"
+        want = ", ".join(sorted(expected))
+        return plain(f"migrations pending: database at {have}, code at {want}", 503)
+    return plain("ready", 200)
