@@ -1,0 +1,322 @@
+"""pytest plugin: throwaway PostgreSQL, MariaDB and Redis servers for the test run.
+
+Loaded from ``tests/conftest.py``. Each session-scoped fixture starts a real server
+in its own temporary folder on a free loopback port, tuned to start fast and to
+trade durability for speed, and stops it when the session ends. A missing server
+skips the tests that use it, or fails them under ``REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+import socket
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pymysql
+import pytest
+from psycopg2 import sql
+
+from tests.processes import (
+    BackgroundServer,
+    ServiceNotReady,
+    as_user,
+    find_program,
+    free_port,
+    port_open,
+    private_dir,
+    removed_on_error,
+    require_program,
+    run_setup,
+    services_required,
+    skip_or_fail,
+    wait_for_http,
+    wait_for_port,
+)
+
+__all__ = [
+    "MariaDBServer",
+    "PostgresServer",
+    "RedisServer",
+    "ServiceNotReady",
+    "find_program",
+    "free_port",
+    "require_program",
+    "services_required",
+    "skip_or_fail",
+    "wait_for_http",
+    "wait_for_port",
+]
+
+DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
+
+
+def database_name(name: str | None) -> str:
+    """``name`` checked for use as a database and user name, or a fresh one."""
+    name = name or f"test_{secrets.token_hex(4)}"
+    if not DATABASE_NAME.fullmatch(name):
+        raise ValueError(f"database name {name!r}: use [a-z0-9_], 48 at most")
+    return name
+
+
+def postgres_bindir() -> Path | None:
+    """Folder of the newest installed PostgreSQL server programs."""
+    # Debian keeps them off PATH, one folder per major version.
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda path: int(path.parent.parent.name),
+    )
+    if versions:
+        return versions[-1].parent
+    found = find_program("postgres")
+    return Path(found).parent if found else None
+
+
+class PostgresServer:
+    """A PostgreSQL server with trust authentication on loopback."""
+
+    def __init__(self) -> None:
+        bindir = postgres_bindir()
+        if bindir is None or not (bindir / "initdb").exists():
+            skip_or_fail("PostgreSQL not installed (apt-get install postgresql)")
+        self.port = free_port()
+        root = private_dir("microblog-postgres-", owner="postgres")
+        data = str(root / "data")
+        initdb = [str(bindir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust"]
+        initdb += ["-E", "UTF8", "--locale=C", "--no-sync"]
+        server = [str(bindir / "postgres"), "-D", data, *self._settings(root)]
+        with removed_on_error(root):
+            run_setup(initdb, "initdb", cwd=root, **as_user("postgres"))
+            self.server = BackgroundServer(
+                "postgres", root, server, **as_user("postgres")
+            )
+            self.server.wait_ready(self._answers)
+
+    def _settings(self, root: Path) -> list[str]:
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(root),
+            # A throwaway server: durability buys nothing and costs seconds.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "32MB",
+        }
+        return [f"--{key}={value}" for key, value in settings.items()]
+
+    def _connect(self, database: str = "postgres") -> Any:
+        return psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname=database,
+            connect_timeout=2,
+        )
+
+    def _answers(self) -> bool:
+        try:
+            self._connect().close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def execute(
+        self, statement: str | sql.Composable, database: str = "postgres"
+    ) -> None:
+        """Run one statement as the superuser, outside a transaction."""
+        connection = self._connect(database)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            connection.close()
+
+    def new_database(self, name: str | None = None) -> str:
+        """Create an empty database owned by a user of the same name; return its URL."""
+        name = database_name(name)
+        password = secrets.token_hex(12)
+        self.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)
+            )
+        )
+        self.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(name)
+            )
+        )
+        # The form Heroku and Fly hand out; the app must normalise it.
+        return f"postgres://{name}:{password}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        """Stop the server ("fast" shutdown: ends open sessions) and delete its data."""
+        self.server.stop(signal.SIGINT)
+
+
+MARIADB_CONFIG = """\
+[mysqld]
+datadir = {root}/data
+socket = {root}/mysqld.sock
+pid-file = {root}/mysqld.pid
+port = {port}
+bind-address = 127.0.0.1
+skip-networking = 0
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+# Small and not durable: this server lives for one test run.
+innodb_buffer_pool_size = 32M
+innodb_log_file_size = 16M
+innodb_flush_log_at_trx_commit = 0
+innodb_doublewrite = 0
+innodb_flush_method = nosync
+performance_schema = OFF
+skip-log-bin
+"""
+
+
+class MariaDBServer:
+    """A MariaDB server on loopback; root connects over its socket without password."""
+
+    def __init__(self) -> None:
+        daemon = require_program(
+            "mariadbd", "mariadb-server", "mysqld", label="MariaDB"
+        )
+        install = require_program(
+            "mariadb-install-db", "mariadb-server", "mysql_install_db", label="MariaDB"
+        )
+        self.port = free_port()
+        root = private_dir("microblog-mariadb-", owner="mysql")
+        self.socket = root / "mysqld.sock"
+        config = root / "my.cnf"
+        config.write_text(MARIADB_CONFIG.format(root=root, port=self.port))
+        # Readable by the mysql user; mariadbd ignores world-writable option files.
+        config.chmod(0o644)
+        defaults = f"--defaults-file={config}"
+        setup = [install, defaults, "--auth-root-authentication-method=normal"]
+        setup += ["--skip-test-db"]
+        with removed_on_error(root):
+            run_setup(setup, "mariadb-install-db", cwd=root, **as_user("mysql"))
+            self.server = BackgroundServer(
+                "mariadb", root, [daemon, defaults], **as_user("mysql")
+            )
+            self.server.wait_ready(self._answers)
+
+    def _connect(self) -> pymysql.Connection[Any]:
+        return pymysql.connect(
+            unix_socket=str(self.socket),
+            user="root",
+            connect_timeout=2,
+            autocommit=True,
+        )
+
+    def _answers(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            self._connect().close()
+        except pymysql.err.OperationalError:
+            return False
+        return port_open(self.port)
+
+    def execute(self, statement: str, *args: Any) -> None:
+        """Run one statement as root (``%s`` placeholders filled from ``args``)."""
+        connection = self._connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, args or None)
+        finally:
+            connection.close()
+
+    def grant_database_user(
+        self, database: str, user: str, password: str, host: str = "127.0.0.1"
+    ) -> None:
+        """Create ``user`` allowed everything on ``database`` and nothing else."""
+        database_name(database)
+        self.execute("CREATE USER %s@%s IDENTIFIED BY %s", user, host, password)
+        self.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@%s", user, host)
+
+    def new_database(self, name: str | None = None) -> str:
+        """Create an empty database with its own limited user; return its URL."""
+        name = database_name(name)
+        password = secrets.token_hex(12)
+        self.execute(f"CREATE DATABASE `{name}`")
+        self.grant_database_user(name, name, password)
+        return f"mysql://{name}:{password}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        """Shut the server down cleanly and delete its data."""
+        self.server.stop(signal.SIGTERM)
+
+
+class RedisServer:
+    """A Redis server on loopback that keeps nothing on disk."""
+
+    def __init__(self) -> None:
+        program = require_program("redis-server", "redis-server", label="Redis")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        root = private_dir("microblog-redis-")
+        command = [program, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(root)]
+        with removed_on_error(root):
+            self.server = BackgroundServer("redis", root, command)
+            self.server.wait_ready(self._answers)
+
+    def command(self, *words: str) -> bytes:
+        """Send one command in Redis's inline protocol and return the raw reply line."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+            conn.sendall(" ".join(words).encode() + b"\r\n")
+            return conn.makefile("rb").readline()
+
+    def _answers(self) -> bool:
+        try:
+            return self.command("PING") == b"+PONG\r\n"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop the server and delete its folder."""
+        self.server.stop(signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session; ``new_database()`` per test."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDBServer]:
+    """A real MariaDB server for the whole session; ``new_database()`` per test."""
+    server = MariaDBServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    """A real Redis server for the whole session; connect to ``redis.url``."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under REQUIRE_SERVICES=1 a skipped test counts as failed, whatever skipped it."""
+    report: pytest.TestReport = yield
+    if report.skipped and services_required() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but REQUIRE_SERVICES=1 forbids skipping: {reason}"
+    return report
