@@ -58,9 +58,13 @@ class ConfigError(SystemExit):
         return f"{self.variable}: {self.problem}"
 
 
-def load_environment(root: Path | None = None) -> None:
-    """Load ``.env`` from the project root without overriding real variables."""
-    root = root or Path.cwd()
+def load_environment(root: Path) -> None:
+    """Load ``.env`` from the project root without overriding real variables.
+
+    ``FLASK_SKIP_DOTENV=1`` turns this off, as it does for the ``flask`` command.
+    """
+    if os.environ.get("FLASK_SKIP_DOTENV", "").lower() in TRUE_WORDS:
+        return
     env_file = root / ".env"
     if env_file.is_file():
         load_dotenv(env_file, override=False)

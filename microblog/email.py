@@ -21,7 +21,12 @@ def send_email(to: str, subject: str, body: str) -> None:
     message["Subject"] = subject
     message.set_content(body)
     if not config["MAIL_SERVER"]:
-        log.info("e-mail not sent (MAIL_SERVER unset):\n%s", message.as_string())
+        log.info(
+            "e-mail not sent (MAIL_SERVER unset)\nTo: %s\nSubject: %s\n\n%s",
+            to,
+            subject,
+            body,
+        )
         return
     with smtplib.SMTP(
         config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT_SECONDS

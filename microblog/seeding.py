@@ -7,7 +7,7 @@ random seed), so a second run finds everything present and adds nothing.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -94,18 +94,35 @@ def seed_users(plan: SeedPlan, progress: ProgressFactory) -> tuple[dict[str, int
         if name not in existing
     ]
     created = insert_rows(User.__table__, rows, progress, "users")
-    pairs = db.session.execute(sa.select(User.username, User.id)).tuples()
-    ids = dict(pairs.all())
+    pairs = db.session.execute(sa.select(User.username, User.id))
+    ids = {name: user_id for name, user_id in pairs}
     return {name: ids[name] for name in names}, created
 
 
 def follow_pairs(
-    ids: list[int], follows: int, rng: random.Random
-) -> Iterable[tuple[int, int]]:
+    ids: list[int], follows: int, existing: set[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """Missing pairs so that each user follows ``follows`` others.
+
+    Each user's choices come from a generator seeded by the user's position, so
+    growing the plan later leaves earlier users' follows as they were.
+    """
+    following: dict[int, int] = {}
+    for follower, _ in existing:
+        following[follower] = following.get(follower, 0) + 1
     for position, follower in enumerate(ids):
-        others = ids[:position] + ids[position + 1 :]
-        for followed in rng.sample(others, follows):
-            yield follower, followed
+        missing = follows - following.get(follower, 0)
+        if missing <= 0:
+            continue
+        rng = random.Random(RANDOM_SEED + position)  # noqa: S311 (demo data)
+        candidates = ids[:position] + ids[position + 1 :]
+        rng.shuffle(candidates)
+        for followed in candidates:
+            if missing == 0:
+                break
+            if (follower, followed) not in existing:
+                missing -= 1
+                yield follower, followed
 
 
 def post_text(rng: random.Random) -> str:
@@ -115,19 +132,16 @@ def post_text(rng: random.Random) -> str:
 
 def seed(plan: SeedPlan, progress: ProgressFactory) -> Created:
     """Insert what is missing of ``plan``; return how much was created."""
-    rng = random.Random(RANDOM_SEED)  # noqa: S311 (demo data, not secrets)
     ids_by_name, users_created = seed_users(plan, progress)
     ids = list(ids_by_name.values())
 
-    existing_follows = set(
-        db.session.execute(
-            sa.select(followers.c.follower_id, followers.c.followed_id)
-        ).tuples()
+    pair_rows = db.session.execute(
+        sa.select(followers.c.follower_id, followers.c.followed_id)
     )
+    existing_follows = {(follower, followed) for follower, followed in pair_rows}
     follow_rows = [
         {"follower_id": a, "followed_id": b}
-        for a, b in follow_pairs(ids, plan.follows, rng)
-        if (a, b) not in existing_follows
+        for a, b in follow_pairs(ids, plan.follows, existing_follows)
     ]
     follows_created = insert_rows(followers, follow_rows, progress, "follows")
 
@@ -136,11 +150,12 @@ def seed(plan: SeedPlan, progress: ProgressFactory) -> Created:
             sa.select(Post.user_id, Post.idempotency_key).where(
                 Post.idempotency_key.like("seed-%")
             )
-        ).tuples()
+        )
     )
     now = utcnow()
     post_rows = []
-    for user_id in ids:
+    for position, user_id in enumerate(ids):
+        rng = random.Random(RANDOM_SEED + position)  # noqa: S311 (demo data)
         for number in range(plan.posts):
             body = post_text(rng)
             age = timedelta(seconds=rng.randrange(int(POST_WINDOW.total_seconds())))

@@ -7,6 +7,7 @@ Database tests run on SQLite and, through the real servers that
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ PASSWORD = "correct-horse-battery"
 _password_hash_cache: dict[str, str] = {}
 
 
-def test_config(database_url: str, **extra: Any) -> dict[str, Any]:
+def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
     """The settings every test app starts from."""
     config = {
         "TESTING": True,
@@ -57,7 +58,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
     else:
         server = request.getfixturevalue(SERVER_FIXTURES[backend])
         url = normalise_database_url(server.new_database())
-    app = create_app(test_config(url))
+    app = create_app(app_config(url))
     with app.app_context():
         flask_migrate.upgrade()
         db.engine.dispose()
@@ -70,10 +71,27 @@ def clear_tables() -> None:
     db.session.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as a real server does.
+
+    Without this, requests would share the test's app context, and with it
+    ``g`` (Flask-Login's cached user) and the database session.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def fresh() -> None:
+    """End the test's own transaction so it sees what requests committed."""
+    db.session.rollback()
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     """The app on one backend, inside an app context, emptied after the test."""
-    application = create_app(test_config(database_url))
+    application = create_app(app_config(database_url))
+    application.test_client_class = IsolatedClient
     with application.app_context():
         yield application
         db.session.rollback()

@@ -112,7 +112,9 @@ def test_missing_program_fails_when_services_are_required(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REQUIRE_SERVICES", "1")
-    with pytest.raises(pytest.fail.Exception, match=r"no-such-program-xyz not installed"):
+    with pytest.raises(
+        pytest.fail.Exception, match=r"no-such-program-xyz not installed"
+    ):
         require_program("no-such-program-xyz", "no-such-pkg")
 
 
@@ -122,7 +124,9 @@ def test_require_program_finds_alternatives_and_sbin() -> None:
 
 @pytest.fixture
 def http_server() -> Iterator[int]:
-    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server = http.server.HTTPServer(
+        ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1]
