@@ -206,6 +206,12 @@ class MariaDBServer:
                 "mariadb", root, [daemon, defaults], **as_user("mysql")
             )
             self.server.wait_ready(self._answers)
+        # Root without a password stays reachable only through the socket, in a
+        # folder only the mysql user may enter.
+        for (host,) in self.query(
+            "SELECT Host FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'"
+        ):
+            self.execute("DROP USER 'root'@%s", host)
 
     def _connect(self) -> pymysql.Connection[Any]:
         return pymysql.connect(
@@ -224,14 +230,19 @@ class MariaDBServer:
             return False
         return port_open(self.port)
 
-    def execute(self, statement: str, *args: Any) -> None:
+    def query(self, statement: str, *args: Any) -> list[tuple[Any, ...]]:
         """Run one statement as root (``%s`` placeholders filled from ``args``)."""
         connection = self._connect()
         try:
             with connection.cursor() as cursor:
                 cursor.execute(statement, args or None)
+                return list(cursor.fetchall())
         finally:
             connection.close()
+
+    def execute(self, statement: str, *args: Any) -> None:
+        """Run one statement as root, ignoring any rows it returns."""
+        self.query(statement, *args)
 
     def grant_database_user(
         self, database: str, user: str, password: str, host: str = "127.0.0.1"

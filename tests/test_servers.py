@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import pymysql
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -90,6 +91,11 @@ def test_mariadb_user_cannot_create_databases(mariadb: MariaDBServer) -> None:
             connection.execute(sa.text("CREATE DATABASE not_allowed"))
     finally:
         engine.dispose()
+
+
+def test_mariadb_root_is_not_reachable_over_tcp(mariadb: MariaDBServer) -> None:
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root").close()
 
 
 def test_database_names_are_checked(postgres: PostgresServer) -> None:
