@@ -181,7 +181,7 @@ skip-log-bin
 
 
 class MariaDBServer:
-    """A MariaDB server on loopback; root connects over its socket without password."""
+    """A MariaDB server on loopback; only this object knows root's password."""
 
     def __init__(self) -> None:
         daemon = require_program(
@@ -193,6 +193,7 @@ class MariaDBServer:
         self.port = free_port()
         root = private_dir("microblog-mariadb-", owner="mysql")
         self.socket = root / "mysqld.sock"
+        self.root_password = ""
         config = root / "my.cnf"
         config.write_text(MARIADB_CONFIG.format(root=root, port=self.port))
         # Readable by the mysql user; mariadbd ignores world-writable option files.
@@ -206,17 +207,24 @@ class MariaDBServer:
                 "mariadb", root, [daemon, defaults], **as_user("mysql")
             )
             self.server.wait_ready(self._answers)
-        # Root without a password stays reachable only through the socket, in a
-        # folder only the mysql user may enter.
+        self._lock_root()
+
+    def _lock_root(self) -> None:
+        # Name resolution stays on, as on a default install, so TCP from 127.0.0.1
+        # counts as "localhost": root gets a password and keeps no other hosts.
         for (host,) in self.query(
             "SELECT Host FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'"
         ):
             self.execute("DROP USER 'root'@%s", host)
+        password = secrets.token_hex(16)
+        self.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", password)
+        self.root_password = password
 
     def _connect(self) -> pymysql.Connection[Any]:
         return pymysql.connect(
             unix_socket=str(self.socket),
             user="root",
+            password=self.root_password,
             connect_timeout=2,
             autocommit=True,
         )
