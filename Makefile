@@ -1,0 +1,57 @@
+# The one task runner. Works on a fresh Debian/Ubuntu machine with python3 and
+# python3-venv, without activating the virtual environment.
+#   make run    install, configure, migrate, seed when empty, serve on :8000
+#   make test   lint + the whole test suite
+#   make lint   ruff check, ruff format --check, mypy
+#   make e2e    the browser tests only
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app microblog
+HOST_PORT := 127.0.0.1:8000
+
+.PHONY: help run test lint e2e
+
+help:
+	@echo "make run | make test | make lint | make e2e"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: pip runs again only when a requirements file changed since.
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+# Written once, never overwritten: it holds this machine's own secret key.
+.env: | .env.example
+	umask 077; \
+	key="$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')"; \
+	sed "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" .env.example > $@.tmp; \
+	mv $@.tmp $@
+	@echo "Wrote .env with a fresh SECRET_KEY."
+
+run: $(VENV)/.installed-run .env
+	$(FLASK) db upgrade
+	$(FLASK) seed --if-empty --users 20 --follows 5 --posts 5
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST_PORT) 'microblog:create_app()'
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy microblog tests
+
+test: lint
+	$(BIN)/pytest
+
+e2e: $(VENV)/.installed-dev
+	$(BIN)/pytest -m e2e
