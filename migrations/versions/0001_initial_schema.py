@@ -70,17 +70,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('token', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_token_user_id'))
-
+    # Drop whole tables: their indexes go with them. Dropping an index first fails
+    # on MariaDB/MySQL when it backs a foreign key (error 1553).
     op.drop_table('token')
-    with op.batch_alter_table('post', schema=None) as batch_op:
-        batch_op.drop_index('ix_post_user_id_timestamp')
-        batch_op.drop_index(batch_op.f('ix_post_timestamp'))
-
     op.drop_table('post')
-    with op.batch_alter_table('followers', schema=None) as batch_op:
-        batch_op.drop_index('ix_followers_followed_id')
-
     op.drop_table('followers')
     op.drop_table('user')
