@@ -17,6 +17,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from microblog.config import load_config, load_environment
 
+__all__ = ["create_app"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _lazy_app: Flask | None = None
 

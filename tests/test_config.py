@@ -123,7 +123,7 @@ def test_platform_defaults_trust_one_proxy_and_log_json() -> None:
     assert (local["PROXY_COUNT"], local["LOG_FORMAT"]) == (0, "text")
 
 
-def run_app_factory(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+def run_app_factory(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Start the app as gunicorn would, in a clean environment without a .env."""
     code = "from microblog import create_app; create_app()"
     return subprocess.run(

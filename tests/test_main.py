@@ -295,7 +295,7 @@ def test_unknown_page_is_an_html_404(client: FlaskClient) -> None:
 
 def seed_many_posts(authors: int, each: int) -> User:
     """alice follows ``authors`` users who each wrote ``each`` posts."""
-    alice = db.session.scalar(sa.select(User).where(User.username == "alice"))
+    alice = db.session.scalars(sa.select(User).where(User.username == "alice")).one()
     now = utcnow()
     for number in range(authors):
         author = make_user(f"author{number}")
