@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ GOOD_KEY = "k" * 40
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def config_for(**env: str) -> dict:
+def config_for(**env: str) -> dict[str, Any]:
     return load_config({"SECRET_KEY": GOOD_KEY, **env}, instance_path="/tmp/inst")
 
 
@@ -123,7 +124,9 @@ def test_platform_defaults_trust_one_proxy_and_log_json() -> None:
     assert (local["PROXY_COUNT"], local["LOG_FORMAT"]) == (0, "text")
 
 
-def run_app_factory(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_app_factory(
+    env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
     """Start the app as gunicorn would, in a clean environment without a .env."""
     code = "from microblog import create_app; create_app()"
     return subprocess.run(
