@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import http.server
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -23,6 +27,8 @@ from tests.servers import (
     wait_for_http,
     wait_for_port,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def engine_for(url: str) -> sa.Engine:
@@ -126,6 +132,37 @@ def test_missing_program_fails_when_services_are_required(
 
 def test_require_program_finds_alternatives_and_sbin() -> None:
     assert require_program("no-such-program-xyz", "coreutils", "true").endswith("/true")
+
+
+SKIPPING_TEST = """
+import pytest
+
+def test_needs_a_server():
+    pytest.skip("someserver not installed")
+"""
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"), [("0", "1 skipped"), ("1", "1 failed")]
+)
+def test_require_services_turns_any_skip_into_a_failure(
+    tmp_path: Path, required: str, outcome: str
+) -> None:
+    # A separate pytest run with this plugin, so the skip happens for real.
+    (tmp_path / "test_skipping.py").write_text(SKIPPING_TEST)
+    env = {**os.environ, "REQUIRE_SERVICES": required, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pytest", "-p", "tests.servers"]
+    command += ["-p", "no:cacheprovider", "-q", str(tmp_path)]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert outcome in result.stdout, result.stdout
+    assert result.returncode == (1 if required == "1" else 0)
 
 
 @pytest.fixture
