@@ -86,3 +86,21 @@ def test_json_log_lines_carry_the_request_id(app: Flask) -> None:
     assert entry["message"] == "hi you"
     assert entry["request_id"] == "req-7"
     assert entry["level"] == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected_type"),
+    [("text/html", "text/html"), ("application/json", "application/json")],
+)
+def test_an_unexpected_error_is_a_500_page_or_json(
+    app: Flask, accept: str, expected_type: str
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def boom() -> str:
+        raise RuntimeError("bug")
+
+    app.add_url_rule("/boom", view_func=boom)
+    response = app.test_client().get("/boom", headers={"Accept": accept})
+    assert response.status_code == 500
+    assert response.mimetype == expected_type

@@ -12,8 +12,6 @@ from microblog.models import User
 login.login_view = "auth.login"
 login.login_message = _l("Please sign in to see this page.")
 login.login_message_category = "info"
-# A changed IP or browser ends a remembered session instead of trusting it.
-login.session_protection = "strong"
 
 
 @login.user_loader

@@ -44,6 +44,10 @@ def error_response(
 
 
 def handle_http_error(error: HTTPException) -> ResponseTuple:
+    if isinstance(error, InternalServerError):
+        # The failed request may have left the transaction aborted, and the
+        # page layout needs the database to load the signed-in user.
+        db.session.rollback()
     return error_response(error)
 
 
@@ -58,21 +62,19 @@ def handle_database_unavailable(error: DBAPIError) -> ResponseTuple:
     )
 
 
-def handle_unexpected(error: Exception) -> ResponseTuple:
-    db.session.rollback()
-    log.exception("unhandled error")
-    return error_response(InternalServerError())
-
-
 def init_app(app: Flask) -> None:
-    """Register the handlers on the whole app, not only this blueprint."""
+    """Register the handlers on the whole app, not only this blueprint.
+
+    Other exceptions reach Flask, which logs them and answers with the 500
+    handler above (or, in debug mode, shows the debugger).
+    """
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
-    app.register_error_handler(DBAPIError, handle_disconnect_or_raise)
-    app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(DBAPIError, handle_lost_connection)
 
 
-def handle_disconnect_or_raise(error: DBAPIError) -> ResponseTuple:
+def handle_lost_connection(error: DBAPIError) -> ResponseTuple:
+    """A dropped connection is an outage; any other database error is a bug."""
     if error.connection_invalidated:
         return handle_database_unavailable(error)
-    return handle_unexpected(error)
+    raise error
