@@ -84,7 +84,10 @@ class PostgresServer:
         if bindir is None or not (bindir / "initdb").exists():
             skip_or_fail("PostgreSQL not installed (apt-get install postgresql)")
         self.port = free_port()
+        self.bindir = bindir
         root = private_dir("microblog-postgres-", owner="postgres")
+        # psql -h socket_dir -p port -U postgres: a superuser session for scripts.
+        self.socket_dir = root
         data = str(root / "data")
         initdb = [str(bindir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust"]
         initdb += ["-E", "UTF8", "--locale=C", "--no-sync"]
@@ -193,6 +196,7 @@ class MariaDBServer:
         self.port = free_port()
         root = private_dir("microblog-mariadb-", owner="mysql")
         self.socket = root / "mysqld.sock"
+        self.client_config = root / "client.cnf"
         self.root_password = ""
         config = root / "my.cnf"
         config.write_text(MARIADB_CONFIG.format(root=root, port=self.port))
@@ -219,6 +223,11 @@ class MariaDBServer:
         password = secrets.token_hex(16)
         self.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", password)
         self.root_password = password
+        # For scripts under test: mariadb --defaults-extra-file=... runs as root.
+        self.client_config.write_text(
+            f"[client]\nsocket = {self.socket}\nuser = root\npassword = {password}\n"
+        )
+        self.client_config.chmod(0o600)
 
     def _connect(self) -> pymysql.Connection[Any]:
         return pymysql.connect(

@@ -104,6 +104,34 @@ def test_mariadb_root_is_not_reachable_over_tcp(mariadb: MariaDBServer) -> None:
         pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root").close()
 
 
+def test_mariadb_client_config_gives_scripts_a_root_session(
+    mariadb: MariaDBServer,
+) -> None:
+    client = require_program("mariadb", "mariadb-client", "mysql")
+    options = f"--defaults-extra-file={mariadb.client_config}"
+    result = subprocess.run(
+        [client, options, "-N", "-e", "SELECT CURRENT_USER()"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "root@localhost"
+
+
+def test_postgres_socket_gives_scripts_a_superuser_session(
+    postgres: PostgresServer,
+) -> None:
+    psql = [str(postgres.bindir / "psql"), "-h", str(postgres.socket_dir)]
+    psql += ["-p", str(postgres.port), "-U", "postgres"]
+    result = subprocess.run(
+        [*psql, "-tAc", "SELECT current_user"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "postgres"
+
+
 def test_database_names_are_checked(postgres: PostgresServer) -> None:
     with pytest.raises(ValueError, match="database name"):
         postgres.new_database("bad-name; DROP")
