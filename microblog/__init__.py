@@ -53,13 +53,13 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from microblog import i18n
-    from microblog.extensions import babel, csrf, db, login, migrate
+    from microblog.extensions import csrf, db, login, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from microblog import seeding
+from microblog.translate import translate
 
 
 @click.command("seed")
@@ -42,3 +43,4 @@ def seed_command(users: int, follows: int, posts: int, if_empty: bool) -> None:
 def init_app(app: Flask) -> None:
     """Add this project's commands to ``flask``."""
     app.cli.add_command(seed_command)
+    app.cli.add_command(translate)

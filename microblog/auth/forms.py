@@ -44,11 +44,14 @@ def username_taken(username: str, except_id: int | None = None) -> bool:
 
 
 def normalise_email(address: str) -> str:
-    """The canonical form of an address, or ValidationError with the reason."""
+    """The canonical form of an address, or ValidationError."""
     try:
         return validate_email(address, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise ValidationError(str(error)) from None
+    except EmailNotValidError:
+        # The library's reasons are English only; say it in the reader's language.
+        raise ValidationError(
+            _l("Enter a valid e-mail address, such as name@example.com.")
+        ) from None
 
 
 def password_field(label: str) -> PasswordField:

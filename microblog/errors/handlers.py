@@ -6,10 +6,12 @@ import logging
 
 from flask import Flask, render_template, request
 from flask.typing import ResponseValue
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
+from microblog.errors import wording
 from microblog.extensions import db
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,10 @@ def error_response(
             "message": error.description or "",
         }
         return body, status, headers
-    page = render_template(template, error=error, status=status)
+    title, explanation = wording.describe(error)
+    page = render_template(
+        template, status=status, title=title, explanation=explanation
+    )
     return page, status, headers
 
 
@@ -56,7 +61,7 @@ def handle_database_unavailable(error: DBAPIError) -> ResponseTuple:
     db.session.rollback()
     log.warning("database unavailable: %s", error.orig)
     return error_response(
-        ServiceUnavailable("The database is unavailable; please try again shortly."),
+        ServiceUnavailable(_("The database is unavailable; please try again shortly.")),
         # Standalone page: the normal layout would load the user from the database.
         template="errors/unavailable.html",
     )

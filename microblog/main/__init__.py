@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from microblog.main import activity, avatars, routes  # noqa: E402,F401
+from microblog.main import activity, avatars, language, routes  # noqa: E402,F401

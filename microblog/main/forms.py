@@ -6,10 +6,12 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from microblog.auth.forms import username_field
+from microblog.i18n import LANGUAGE_NAMES
 from microblog.models import ABOUT_ME_MAX, POST_MAX
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
@@ -46,3 +48,22 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField(_l("Search"), validators=[DataRequired(), Length(max=100)])
+
+
+class LanguageForm(FlaskForm):
+    """The language switch in the footer and on the profile page."""
+
+    # Empty means "follow the browser". Each language keeps its own name, marked
+    # with its lang, so that screen readers pronounce it right.
+    language = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("", _l("Browser default")),
+            *(
+                SelectChoice(code, name, render_kw={"lang": code})
+                for code, name in LANGUAGE_NAMES.items()
+            ),
+        ],
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Change language"))

@@ -1,0 +1,217 @@
+"""Message catalogs: extract the strings, keep the ``.po`` files current, compile them.
+
+Compiled ``.mo`` files are build output and never committed. The build compiles
+them (``flask --app microblog translate compile``); should a build skip that step,
+or a ``.po`` change without recompiling, :func:`usable_directory` notices at
+start-up and serves freshly compiled catalogs from a temporary folder instead of
+stale ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from datetime import UTC, datetime
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
+BABEL_CONFIG = PROJECT_ROOT / "babel.cfg"
+DOMAIN = "messages"
+# Forms mark their labels with lazy_gettext, imported as _l as in the tutorial.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+PROJECT = "microblog"
+PROJECT_VERSION = "1.0"
+COPYRIGHT_HOLDER = "the microblog authors"
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be compiled, with the reasons."""
+
+
+def po_path(language: str, root: Path | None = None) -> Path:
+    return (root or TRANSLATIONS_DIR) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def po_files(root: Path | None = None) -> list[Path]:
+    """Every language's ``messages.po`` under ``root``, sorted."""
+    return sorted((root or TRANSLATIONS_DIR).glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def _inside_package(path: str) -> bool:
+    relative = Path(path).relative_to(PROJECT_ROOT)
+    if relative.parts[0] != PACKAGE_DIR.name:
+        return False
+    return not any(part.startswith((".", "_")) for part in relative.parts)
+
+
+def extract(config: Path | None = None) -> Catalog:
+    """A template catalog of every translatable string in the package."""
+    config = config or BABEL_CONFIG
+    with config.open(encoding="utf-8") as file:
+        method_map, options_map = parse_mapping_cfg(file, str(config))  # type: ignore[no-untyped-call]
+    template = Catalog(
+        project=PROJECT,
+        version=PROJECT_VERSION,
+        copyright_holder=COPYRIGHT_HOLDER,
+        fuzzy=False,
+    )
+    found = extract_from_dir(
+        PROJECT_ROOT,
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        directory_filter=_inside_package,
+    )
+    for filename, lineno, message, comments, context in found:
+        template.add(
+            message,
+            None,
+            [(filename, lineno)],
+            auto_comments=comments,
+            context=context,
+        )
+    return template
+
+
+def write_catalog(path: Path, catalog: Catalog) -> None:
+    """Write a ``.po`` file in place, atomically."""
+    buffer = BytesIO()
+    write_po(buffer, catalog, width=88, ignore_obsolete=True)
+    _replace(path, buffer.getvalue())
+
+
+def init_catalog(language: str) -> Path:
+    """Start a catalog for ``language`` from the current sources."""
+    path = po_path(language)
+    if path.exists():
+        raise CatalogError(f"a catalog for {language!r} exists; use update")
+    catalog = extract()
+    catalog.locale = language
+    catalog.revision_date = datetime.now(UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_catalog(path, catalog)
+    return path
+
+
+def update_catalogs() -> list[Path]:
+    """Merge the current sources into every language's catalog."""
+    template = extract()
+    updated = []
+    for path in po_files():
+        with path.open("rb") as file:
+            catalog = read_po(file)
+        catalog.update(template)
+        write_catalog(path, catalog)
+        updated.append(path)
+    return updated
+
+
+def compile_bytes(path: Path) -> bytes:
+    """The ``.mo`` content for one ``.po`` file; CatalogError if it is broken."""
+    with path.open("rb") as file:
+        catalog = read_po(file, abort_invalid=True)
+    problems = [
+        f"{path.name}:{message.lineno}: {error}"
+        for message, errors in catalog.check()
+        for error in errors
+    ]
+    if problems:
+        raise CatalogError("; ".join(problems))
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    return buffer.getvalue()
+
+
+def compile_catalogs(
+    source: Path | None = None, target: Path | None = None
+) -> list[Path]:
+    """Compile every ``.po`` under ``source`` into ``.mo`` files under ``target``."""
+    source = source or TRANSLATIONS_DIR
+    written = []
+    for path in po_files(source):
+        relative = path.relative_to(source).with_suffix(".mo")
+        destination = (target or source) / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _replace(destination, compile_bytes(path))
+        written.append(destination)
+    return written
+
+
+def stale_catalogs(source: Path | None = None) -> list[Path]:
+    """The ``.po`` files whose ``.mo`` is missing or differs from a fresh compile."""
+    stale = []
+    for path in po_files(source):
+        compiled = path.with_suffix(".mo")
+        if not compiled.exists() or compiled.read_bytes() != compile_bytes(path):
+            stale.append(path)
+    return stale
+
+
+def usable_directory(source: Path | None = None) -> Path:
+    """``source`` when its ``.mo`` files are current, else a folder of fresh ones."""
+    source = source or TRANSLATIONS_DIR
+    return _usable_directory(source, _fingerprint(source))
+
+
+@lru_cache(maxsize=8)
+def _usable_directory(source: Path, fingerprint: tuple[object, ...]) -> Path:
+    # Cached by file sizes and times: an app factory called many times (tests,
+    # gunicorn workers with --reload) compares the catalogs only once.
+    stale = stale_catalogs(source)
+    if not stale:
+        return source
+    digest = hashlib.sha256()
+    for path in po_files(source):
+        digest.update(path.read_bytes())
+    # The user id keeps two accounts on one machine out of each other's folders.
+    target = Path(tempfile.gettempdir()) / (
+        f"microblog-translations-{digest.hexdigest()[:16]}-{os.getuid()}"
+    )
+    compile_catalogs(source, target)
+    names = ", ".join(str(path.relative_to(source)) for path in stale)
+    log.warning(
+        "compiled translations missing or out of date (%s); serving a fresh "
+        "compile from %s. Run 'flask --app microblog translate compile' in the build.",
+        names,
+        target,
+    )
+    return target
+
+
+def _fingerprint(source: Path) -> tuple[object, ...]:
+    entries: list[object] = []
+    for path in po_files(source):
+        for file in (path, path.with_suffix(".mo")):
+            if file.exists():
+                status = file.stat()
+                entries.append((str(file), status.st_size, status.st_mtime_ns))
+            else:
+                entries.append((str(file), None))
+    return tuple(entries)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    # Several workers may compile at once: each writes its own file, then renames.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
