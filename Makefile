@@ -41,6 +41,7 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	@echo "Wrote .env with a fresh SECRET_KEY."
 
 run: $(VENV)/.installed-run .env
+	$(FLASK) translate compile
 	$(FLASK) db upgrade
 	$(FLASK) seed --if-empty --users 20 --follows 5 --posts 5
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST_PORT) 'microblog:create_app()'

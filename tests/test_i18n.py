@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
@@ -12,7 +13,6 @@ from babel.support import Translations
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import refresh
 
 from microblog import catalogs
 from microblog.i18n import LANGUAGE_COOKIE, LANGUAGES
@@ -24,13 +24,7 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
 
 
-def get_page(client: FlaskClient, path: str, **options) -> str:
-    """GET ``path`` with the locale chosen afresh.
-
-    The ``app`` fixture keeps one app context, and so one ``g``, for the whole
-    test, where Flask-Babel would otherwise keep the first request's locale.
-    """
-    refresh()
+def get_page(client: FlaskClient, path: str, **options: Any) -> str:
     return client.get(path, **options).get_data(as_text=True)
 
 
