@@ -1,0 +1,72 @@
+"""gunicorn settings for every target: Heroku, Fly.io, Docker and a VM.
+
+gunicorn reads this file from the working directory (the Procfile, the
+Dockerfile's CMD and the supervisor/systemd units also name it). On Heroku,
+``GUNICORN_CMD_ARGS`` overrides anything set here.
+
+The application's settings are read and validated here, in the master, before
+any worker starts: a bad variable stops gunicorn with one line naming it
+(``ConfigError`` is a ``SystemExit`` whose message Python prints alone).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# gunicorn executes this file before it puts the working directory on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from microblog.config import load_config, load_environment, parse_int  # noqa: E402
+
+load_environment(Path(__file__).resolve().parent)
+_settings = load_config(os.environ)
+_pool = _settings["SQLALCHEMY_ENGINE_OPTIONS"]
+
+# All interfaces, because the platform's router (or nginx, or Docker's port
+# mapping) connects from outside the container; PORT is what Heroku and Fly set.
+bind = [f"0.0.0.0:{_settings['PORT']}"]
+
+# Heroku's buildpack sets WEB_CONCURRENCY from the dyno size; elsewhere one
+# process per CPU, capped so that workers x threads stays inside a small
+# managed database's connection limit (about 20 on Heroku Essential).
+workers = parse_int(os.environ, "WEB_CONCURRENCY", min(os.cpu_count() or 1, 4), 1, 64)
+
+# Threads keep a worker serving while one request waits on the database or on
+# the password hash.
+worker_class = "gthread"
+
+# One thread per connection the pool can hand out (pool_size + max_overflow),
+# so no thread ever queues for a connection. SQLite has no pool settings.
+threads = _pool.get("pool_size", 2) + _pool.get("max_overflow", 2)
+
+# Heroku's router gives up after 30 s (H12); kill a stuck worker before that.
+timeout = 25
+
+# Heroku and Docker send SIGKILL 30 s (Docker: our stop_grace_period) after
+# SIGTERM; in-flight requests get 20 s to finish, well inside that window.
+graceful_timeout = 20
+
+# Heroku's router keeps idle connections open for 90 s: staying open longer
+# means the router, never gunicorn, closes an idle connection, so no request
+# is ever sent down a socket gunicorn has just closed.
+keepalive = 95
+
+# Access log on stdout (where every platform collects logs), carrying the
+# request id the app echoes in X-Request-Id, so access and app lines join up.
+accesslog = "-"
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
+)
+
+# gunicorn's own messages (start, stop, worker restarts) on stderr.
+errorlog = "-"
+loglevel = _settings["LOG_LEVEL"].lower()
+
+# The heartbeat file lives in memory: a container's overlay disk can stall
+# the heartbeat and get healthy workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# A worker leaks nothing forever: recycle it after this many requests, with
+# jitter so that the workers do not restart at the same moment.
+max_requests = 2000
+max_requests_jitter = 200
