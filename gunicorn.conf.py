@@ -70,3 +70,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # jitter so that the workers do not restart at the same moment.
 max_requests = 2000
 max_requests_jitter = 200
+
+# No control socket: by default gunicorn would create one under $HOME, which
+# is read-only in the image and shared by every instance on a VM.
+control_socket_disable = True

@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_static(app)
     configure_proxy(app)
     return app
 
@@ -90,6 +91,12 @@ def register_commands(app: Flask) -> None:
     from microblog import cli
 
     cli.init_app(app)
+
+
+def register_static(app: Flask) -> None:
+    from microblog import static_files
+
+    static_files.init_app(app)
 
 
 def configure_proxy(app: Flask) -> None:

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from microblog.migration_lock import migration_lock
+
 config = context.config
 # Keep the app's own loggers alive when Alembic configures logging.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -42,7 +44,9 @@ def run_migrations_online():
     """Apply migrations over the app's own engine."""
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
-    with target_db.engine.connect() as connection:
+    # Release processes that start together run one after the other: the
+    # later ones find the schema at head and do nothing.
+    with target_db.engine.connect() as connection, migration_lock(connection):
         context.configure(
             connection=connection, target_metadata=target_db.metadata, **conf_args
         )

@@ -1,0 +1,120 @@
+"""The Procfile run by a real Procfile runner (honcho), as Heroku runs it."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.paas_support import ROOT, STOP_TIMEOUT, VENV_BIN, clean_env, secret_key
+from tests.processes import free_port, wait_for_http
+from tests.servers import PostgresServer
+
+# Local state that must not travel into the copy a platform would build from.
+NOT_SHIPPED = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "instance", ".env", "__pycache__", "*_cache"
+)
+
+
+def honcho(*args: str) -> list[str]:
+    return [str(VENV_BIN / "honcho"), "--no-colour", *args]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, postgres: PostgresServer) -> Path:
+    """A copy of the repository with a `.env` like `heroku local` reads."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(ROOT, app_dir, ignore=NOT_SHIPPED)
+    # The URL form Heroku hands out (postgres://), a random port, a real key.
+    (app_dir / ".env").write_text(
+        f"DATABASE_URL={postgres.new_database()}\n"
+        f"SECRET_KEY={secret_key()}\n"
+        f"PORT={free_port()}\n"
+        "LOG_FORMAT=json\n"
+    )
+    return app_dir
+
+
+def env_port(app_dir: Path) -> int:
+    for line in (app_dir / ".env").read_text().splitlines():
+        if line.startswith("PORT="):
+            return int(line.partition("=")[2])
+    raise AssertionError("no PORT in .env")
+
+
+@contextmanager
+def honcho_web(app_dir: Path) -> Iterator[str]:
+    """`honcho start web` in ``app_dir``; yields the base URL, stops with SIGTERM."""
+    log = (app_dir.parent / "web.log").open("wb")
+    process = subprocess.Popen(
+        honcho("start", "web"),
+        cwd=app_dir,
+        env=clean_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{env_port(app_dir)}"
+    try:
+        wait_for_http(f"{base}/healthz", process=process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
+    # Before the release phase the web process serves but is not ready: it
+    # never migrates by itself.
+    with honcho_web(checkout) as base:
+        assert wait_for_http(f"{base}/readyz") == 503
+
+    release = subprocess.run(
+        honcho("start", "release"),
+        cwd=checkout,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert "Running upgrade" in release.stdout
+
+    with honcho_web(checkout) as base:
+        assert wait_for_http(f"{base}/healthz") == 200
+        assert wait_for_http(f"{base}/readyz") == 200
+        assert wait_for_http(f"{base}/auth/login") == 200
+    web_log = (checkout.parent / "web.log").read_text()
+    # gunicorn's access log through honcho, with the app's request id.
+    assert '"GET /auth/login HTTP/1.1" 200' in web_log
+    assert "request_id=" in web_log
+
+
+def test_release_phase_is_idempotent_and_procfile_parses_in_honcho(
+    checkout: Path,
+) -> None:
+    for _ in range(2):
+        release = subprocess.run(
+            honcho("start", "release"),
+            cwd=checkout,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert release.returncode == 0, release.stdout + release.stderr
+    checked = subprocess.run(
+        honcho("check"), cwd=checkout, capture_output=True, text=True, check=True
+    )
+    # honcho's check prints the process types it found; ours must all be there.
+    assert "(release, web)" in checked.stdout + checked.stderr
