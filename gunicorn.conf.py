@@ -16,7 +16,7 @@ from pathlib import Path
 # gunicorn executes this file before it puts the working directory on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from microblog.config import load_config, load_environment, parse_int  # noqa: E402
+from microblog.config import load_config, load_environment, parse_int
 
 load_environment(Path(__file__).resolve().parent)
 _settings = load_config(os.environ)

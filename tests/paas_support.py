@@ -154,9 +154,7 @@ def run_gunicorn(
     env.setdefault("DATABASE_URL", f"sqlite:///{log_dir / 'app.sqlite'}")
     stdout = (log_dir / "stdout.log").open("wb")
     stderr = (log_dir / "stderr.log").open("wb")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr
-    )
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
     server = Gunicorn(process, port, log_dir)
     try:
         wait_for_http(server.url("/healthz"), process=process)

@@ -59,6 +59,10 @@ FLY_CHECK_KEYS = frozenset(
 )
 
 
+def check_jsonschema() -> str:
+    return str(VENV_BIN / "check-jsonschema")
+
+
 def tracked_files() -> list[str]:
     result = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
@@ -86,7 +90,7 @@ def dockerfile(instruction: str) -> list[str]:
 
 
 def compose() -> dict[str, Any]:
-    data: dict[str, Any] = YAML(typ="safe").load((ROOT / "docker-compose.yml"))
+    data: dict[str, Any] = YAML(typ="safe").load(ROOT / "docker-compose.yml")
     return data
 
 
@@ -195,8 +199,7 @@ def test_deployment_file_is_valid_against_the_platform_schema(
     if not schema_file.is_file():
         skip_or_fail(f"schema {schema} not found beside the repository")
     result = subprocess.run(
-        [str(VENV_BIN / "check-jsonschema"), "--schemafile", str(schema_file)]
-        + [document],
+        [check_jsonschema(), "--schemafile", str(schema_file), document],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -219,8 +222,7 @@ def test_fly_schema_lets_a_typo_through_which_our_check_catches(
         .replace("auto_stop_machines", "auto_stop_machine", 1)
     )
     result = subprocess.run(
-        [str(VENV_BIN / "check-jsonschema"), "--schemafile", str(schema_file)]
-        + [str(typo)],
+        [check_jsonschema(), "--schemafile", str(schema_file), str(typo)],
         capture_output=True,
         text=True,
         check=False,

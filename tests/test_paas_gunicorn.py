@@ -109,6 +109,7 @@ def test_access_log_carries_the_routers_request_id(tmp_path: Path) -> None:
         _, fly_headers, _ = server.request(
             "/healthz", headers={"Fly-Request-Id": "01FLYREQUESTID"}
         )
+        assert fly_headers["X-Request-Id"] == "01FLYREQUESTID"
         _, own_headers, _ = server.request("/healthz")
         assert server.stop() == 0
     access_log, _ = server.output()
