@@ -24,7 +24,7 @@ from tests.paas_support import (
     read_json,
     read_toml,
 )
-from tests.processes import require_program, skip_or_fail
+from tests.processes import skip_or_fail
 
 PACKAGE_MANAGER_FILES = ("requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock")
 RELEASE_COMMAND = "flask --app microblog db upgrade"
@@ -332,26 +332,6 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
-
-
-def test_every_shell_script_passes_shellcheck() -> None:
-    shellcheck = require_program("shellcheck", "shellcheck")
-    scripts = [path for path in tracked_files() if path.endswith(".sh")]
-    assert "entrypoint.sh" in scripts
-    result = subprocess.run(
-        [shellcheck, "--severity=style", *scripts],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_every_shell_script_is_strict() -> None:
-    for path in tracked_files():
-        if path.endswith(".sh"):
-            assert "set -euo pipefail" in (ROOT / path).read_text(), path
 
 
 def test_dockerfile_runs_exec_form_as_a_non_root_user_without_secrets() -> None:
