@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Deploy the newest commit on a host set up by provision.sh: pull, install the
+# requirements, migrate, then reload gunicorn gracefully. With HUP, gunicorn starts
+# workers on the new code and lets the old ones finish their requests, so no request
+# is dropped. Run as root:
+#
+#   sudo /srv/microblog/app/deploy/update.sh [--restart] [--dry-run]
+#
+# --restart does a full stop and start instead (needed after upgrading gunicorn
+# itself, which HUP does not replace); --dry-run prints the steps only.
+set -euo pipefail
+
+readonly APP_USER=microblog
+readonly APP_HOME=/srv/microblog
+readonly APP_DIR=/srv/microblog/app
+readonly VENV=/srv/microblog/venv
+readonly ENV_FILE=/etc/microblog/microblog.env
+readonly GUNICORN_BIND=127.0.0.1:8000
+readonly SUPERVISOR_CONF=/etc/supervisor/conf.d/microblog.conf
+readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
+
+DRY_RUN=false
+RESTART=false
+
+die() {
+    echo "update.sh: error: $*" >&2
+    exit 2
+}
+
+run() {
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
+    if [[ $DRY_RUN == false ]]; then
+        "$@"
+    fi
+}
+
+as_app() {
+    run runuser -u "$APP_USER" -- env --chdir="$APP_DIR" HOME="$APP_HOME" "$@"
+}
+
+# Which process manager provision.sh installed: the one whose file is in place.
+process_manager() {
+    if [[ -f $SYSTEMD_UNIT ]]; then
+        echo systemd
+    elif [[ -f $SUPERVISOR_CONF ]]; then
+        echo supervisor
+    else
+        die "neither $SYSTEMD_UNIT nor $SUPERVISOR_CONF exists: run provision.sh first"
+    fi
+}
+
+reload_gunicorn() {
+    local manager=$1
+    case $manager:$RESTART in
+    systemd:false) run systemctl reload microblog.service ;;
+    systemd:true) run systemctl restart microblog.service ;;
+    supervisor:false) run supervisorctl signal HUP microblog ;;
+    supervisor:true) run supervisorctl restart microblog ;;
+    esac
+}
+
+main() {
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+        --dry-run) DRY_RUN=true ;;
+        --restart) RESTART=true ;;
+        -h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) die "unknown option: $1" ;;
+        esac
+        shift
+    done
+    [[ $(id -u) -eq 0 ]] || die "run as root (sudo $0)"
+    local manager
+    manager=$(process_manager)
+
+    as_app git pull --ff-only
+    as_app "$VENV/bin/pip" install --quiet --requirement requirements.txt
+    # Migrations run before the reload: old workers keep serving meanwhile, so
+    # migrations must stay backward compatible for one release (add, then drop later).
+    as_app "$VENV/bin/dotenv" --file "$ENV_FILE" run -- "$VENV/bin/flask" --app microblog db upgrade
+    reload_gunicorn "$manager"
+    run curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 2 \
+        --header "Host: localhost" "http://$GUNICORN_BIND/readyz"
+    echo "update.sh: finished$([[ $DRY_RUN == true ]] && echo " (dry run, nothing changed)")"
+}
+
+# main is read in full before it runs, so a pull that rewrites this file is harmless.
+main "$@"
