@@ -22,6 +22,7 @@ readonly TLS_DIR=/etc/ssl/microblog
 readonly ACME_ROOT=/var/www/letsencrypt
 readonly GUNICORN_BIND=127.0.0.1:8000
 readonly NGINX_SITE=/etc/nginx/sites-available/microblog
+readonly NGINX_TLS_SNIPPET=/etc/nginx/snippets/microblog-tls.conf
 readonly SUPERVISOR_CONF=/etc/supervisor/conf.d/microblog.conf
 readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
 readonly SSHD_DROPIN=/etc/ssh/sshd_config.d/00-microblog-hardening.conf
@@ -534,6 +535,20 @@ install_process_manager() {
     esac
 }
 
+# A self-signed pair for DOMAIN in FOLDER: RSA 2048 and at most a year, as
+# Mozilla's profile asks (browsers still warn: nobody vouches for it).
+write_self_signed_certificate() {
+    local domain=$1 folder=$2
+    run openssl req -x509 -newkey rsa:2048 -sha256 -days 365 -nodes \
+        -subj "/CN=$domain" -addext "subjectAltName=DNS:$domain" \
+        -keyout "$folder/privkey.pem" -out "$folder/fullchain.pem"
+}
+
+# The RFC 7919 ffdhe2048 group: instant, where 'openssl dhparam' takes minutes on a Pi.
+write_dh_parameters() {
+    run openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$1"
+}
+
 # Point the stable certificate paths nginx reads at a real pair of files.
 link_certificate() {
     local dir=$1
@@ -547,9 +562,7 @@ make_self_signed_certificate() {
         info "self-signed certificate exists"
     else
         run install -d -m 0700 "$dir"
-        run openssl req -x509 -newkey rsa:2048 -sha256 -days 365 -nodes \
-            -subj "/CN=$DOMAIN" -addext "subjectAltName=DNS:$DOMAIN" \
-            -keyout "$dir/privkey.pem" -out "$dir/fullchain.pem"
+        write_self_signed_certificate "$DOMAIN" "$dir"
     fi
     if [[ ! -e $TLS_DIR/fullchain.pem || $SELF_SIGNED == true ]]; then
         link_certificate "$dir"
@@ -560,12 +573,12 @@ install_nginx_site() {
     step "Install the nginx site for $DOMAIN"
     run install -d -m 0755 "$TLS_DIR" "$ACME_ROOT"
     if [[ ! -f $TLS_DIR/ffdhe2048.pem ]]; then
-        # The RFC 7919 group: instant, where 'openssl dhparam' takes minutes on a Pi.
-        run openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$TLS_DIR/ffdhe2048.pem"
+        write_dh_parameters "$TLS_DIR/ffdhe2048.pem"
     fi
     # nginx cannot start without a certificate; a self-signed one bridges the gap
     # until Let's Encrypt has answered.
     make_self_signed_certificate
+    run install -m 0644 "$DEPLOY_DIR/nginx/microblog-tls.conf" "$NGINX_TLS_SNIPPET"
     sed "s/${PLACEHOLDER_DOMAIN//./\\.}/$DOMAIN/g" "$DEPLOY_DIR/nginx/microblog.conf" |
         write_file "$NGINX_SITE" 0644 root:root
     run ln -sfn "$NGINX_SITE" /etc/nginx/sites-enabled/microblog
