@@ -26,7 +26,7 @@ from microblog.extensions import db
 from microblog.models import Post, Token, User, followers
 from microblog.passwords import hash_password
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.deploy_fixtures"]
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_FIXTURES = {"postgresql": "postgres", "mariadb": "mariadb"}

@@ -1,0 +1,194 @@
+"""Helpers for the deploy tests: render the shipped files, make certificates, talk TLS.
+
+The files in ``deploy/`` name production paths and ports (``/srv/microblog``,
+``127.0.0.1:8000``, ports 80 and 443). Tests copy them into a temporary folder with
+those values replaced, and fail loudly when a value to replace is missing, so the
+tested copy can never silently drift from the shipped file.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+PROVISION = DEPLOY / "provision.sh"
+TEST_HOST = "localhost"
+# Mozilla's intermediate profile allows certificates of at most 366 days.
+CERT_DAYS = "90"
+
+
+def render(source: Path, replacements: Mapping[str, str]) -> str:
+    """``source`` with every key replaced; a key that does not occur is an error."""
+    text = source.read_text()
+    for old, new in replacements.items():
+        if old not in text:
+            raise AssertionError(f"{source.name} no longer contains {old!r}")
+        text = text.replace(old, new)
+    return text
+
+
+def shared_dir(prefix: str) -> Path:
+    """A temporary folder that nginx's and supervisor's unprivileged users can read."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def ipv6_loopback() -> bool:
+    """True when ``::1`` can be bound (some CI containers run without IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def run_checked(command: list[str], **kwargs: object) -> str:
+    """Run a one-off command; fail with its output when it fails."""
+    result = subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}"
+        )
+    return str(result.stdout)
+
+
+def provision_function(name: str, *args: str) -> str:
+    """Call one function of provision.sh for real (sourcing it runs nothing else)."""
+    script = 'source "$1"; shift; DRY_RUN=false; "$@"'
+    command = ["bash", "-c", script, "bash", str(PROVISION), name, *args]
+    return run_checked(command)
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A test CA and a server certificate for ``localhost`` that it signed."""
+
+    ca: Path
+    chain: Path
+    key: Path
+
+
+def make_certificates(folder: Path) -> Certificates:
+    """Make a CA and a leaf certificate with openssl, as strict verifiers want them."""
+    ca_key, ca = folder / "ca.key", folder / "ca.pem"
+    key, csr, chain = folder / "server.key", folder / "server.csr", folder / "server.pem"
+    extensions = folder / "server.ext"
+    run_checked(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
+        + ["-days", CERT_DAYS, "-subj", "/CN=microblog test CA"]
+        + ["-addext", "basicConstraints=critical,CA:TRUE"]
+        + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+        + ["-keyout", str(ca_key), "-out", str(ca)]
+    )
+    run_checked(
+        ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes"]
+        + ["-subj", f"/CN={TEST_HOST}", "-keyout", str(key), "-out", str(csr)]
+    )
+    extensions.write_text(
+        f"subjectAltName=DNS:{TEST_HOST}\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+        "authorityKeyIdentifier=keyid\n"
+        "subjectKeyIdentifier=hash\n"
+    )
+    run_checked(
+        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca)]
+        + ["-CAkey", str(ca_key), "-CAcreateserial", "-days", CERT_DAYS, "-sha256"]
+        + ["-extfile", str(extensions), "-out", str(chain)]
+    )
+    key.chmod(0o600)
+    return Certificates(ca=ca, chain=chain, key=key)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back for one HTTP request."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def header(self, name: str) -> str:
+        """One response header, or "" when absent."""
+        return self.headers.get(name, "")
+
+
+class LoopbackHTTPS(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 that still sends ``localhost`` as the TLS server name."""
+
+    source_ip = "127.0.0.1"
+    server_name = TEST_HOST
+
+    def connect(self) -> None:
+        sock = socket.create_connection(
+            ("127.0.0.1", self.port), timeout=10, source_address=(self.source_ip, 0)
+        )
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self.server_name
+        )
+
+
+def tls_context(ca: Path) -> ssl.SSLContext:
+    """A client context that trusts only the test CA."""
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def fetch(
+    port: int,
+    path: str,
+    *,
+    tls: ssl.SSLContext | None = None,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    source_ip: str = "127.0.0.1",
+) -> Reply:
+    """One request to a loopback port, from ``source_ip`` (any 127.x address)."""
+    connection: http.client.HTTPConnection
+    if tls is None:
+        connection = http.client.HTTPConnection(
+            TEST_HOST, port, timeout=10, source_address=(source_ip, 0)
+        )
+        # "localhost" may resolve to ::1 first; the source address is IPv4.
+        connection.host = "127.0.0.1"
+    else:
+        connection = LoopbackHTTPS(TEST_HOST, port, context=tls)
+        connection.source_ip = source_ip  # type: ignore[attr-defined]
+    all_headers = {"Host": f"{TEST_HOST}:{port}", **(headers or {})}
+    try:
+        connection.request(method, path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child process: ours, minus app settings, plus these."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "SECRET_KEY", "PROXY_COUNT", "FLASK_DEBUG"}
+    }
+    env.update(overrides)
+    return env
