@@ -1,0 +1,262 @@
+"""deploy/supervisor: the shipped program run by a real supervisord.
+
+supervisord gets its own configuration in a temporary folder (socket, logs, pid file
+there) and includes the shipped program file with paths, port and user replaced.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.deploy_support import (
+    DEPLOY,
+    REPO,
+    child_env,
+    fetch,
+    render,
+    run_checked,
+    shared_dir,
+)
+from tests.processes import (
+    BackgroundServer,
+    free_port,
+    port_open,
+    require_program,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+SUPERVISORD_CONF = """\
+[unix_http_server]
+file = {root}/supervisor.sock
+chmod = 0700
+
+[supervisord]
+logfile = {root}/supervisord.log
+pidfile = {root}/supervisord.pid
+childlogdir = {root}
+nodaemon = true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://{root}/supervisor.sock
+
+[include]
+files = {root}/conf.d/*.conf
+"""
+# supervisor's own parser, run by the interpreter supervisord runs on.
+READ_PROGRAM = """\
+import json, sys
+from supervisor.options import ServerOptions
+options = ServerOptions()
+options.realize(args=["-c", sys.argv[1]])
+(group,) = options.process_group_configs
+(program,) = group.process_configs
+names = ["command", "directory", "uid", "autostart", "startsecs", "startretries",
+         "stopsignal", "stopwaitsecs", "stopasgroup", "killasgroup", "redirect_stderr",
+         "stdout_logfile", "stdout_logfile_maxbytes", "stdout_logfile_backups"]
+values = {name: getattr(program, name) for name in names}
+values["autorestart"] = getattr(program.autorestart, "__name__", str(program.autorestart))
+print(json.dumps(values, default=str))
+"""
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Supervised:
+    root: Path
+    port: int
+    supervisorctl: str
+    daemon: BackgroundServer
+
+    def ctl(self, *args: str, check: bool = True) -> str:
+        command = [self.supervisorctl, "-c", str(self.root / "supervisord.conf"), *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"supervisorctl {args}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def pid(self) -> int:
+        return int(self.ctl("pid", "microblog", check=False).strip() or 0)
+
+    def healthy(self) -> bool:
+        try:
+            return fetch(self.port, "/healthz").status == 200
+        except OSError:
+            return False
+
+
+def program_file(root: Path, port: int) -> str:
+    """The shipped program with this machine's paths, a free port and our own user."""
+    return render(
+        DEPLOY / "supervisor" / "microblog.conf",
+        {
+            "/srv/microblog/venv/bin/": f"{VENV_BIN}/",
+            "/etc/microblog/microblog.env": f"{root}/microblog.env",
+            "/srv/microblog/app/gunicorn.conf.py": f"{REPO}/gunicorn.conf.py",
+            "127.0.0.1:8000": f"127.0.0.1:{port}",
+            "directory=/srv/microblog/app": f"directory={REPO}",
+            "user=microblog": f"user={getpass.getuser()}",
+            "/var/log/microblog/": f"{root}/",
+        },
+    )
+
+
+def write_env_file(root: Path) -> Path:
+    env_file = root / "microblog.env"
+    env_file.write_text(
+        f"SECRET_KEY={'s' * 48}\n"
+        f"DATABASE_URL=sqlite:///{root}/app.sqlite\n"
+        "PROXY_COUNT=1\nWEB_CONCURRENCY=2\n"
+    )
+    env_file.chmod(0o600)
+    return env_file
+
+
+@pytest.fixture(scope="module")
+def supervised() -> Iterator[Supervised]:
+    """supervisord running the shipped program; the app's settings only in the file."""
+    supervisord = require_program("supervisord", "supervisor")
+    supervisorctl = require_program("supervisorctl", "supervisor")
+    root = shared_dir("microblog-supervisor-")
+    port = free_port()
+    (root / "conf.d").mkdir()
+    (root / "conf.d" / "microblog.conf").write_text(program_file(root, port))
+    (root / "supervisord.conf").write_text(SUPERVISORD_CONF.format(root=root))
+    env_file = write_env_file(root)
+    # Migrate the way provision.sh does: the settings come from the same file.
+    dotenv = [str(VENV_BIN / "dotenv"), "--file", str(env_file), "run", "--"]
+    run_checked(
+        [*dotenv, str(VENV_BIN / "flask"), "--app", "microblog", "db", "upgrade"],
+        cwd=REPO,
+        env=child_env(),
+    )
+    # supervisord's own environment has no SECRET_KEY: the app must read the file.
+    daemon = BackgroundServer(
+        "supervisord",
+        root,
+        [supervisord, "-n", "-c", str(root / "supervisord.conf")],
+        env=child_env(),
+    )
+    state = Supervised(root, port, supervisorctl, daemon)
+    daemon.wait_ready(state.healthy)
+    yield state
+    daemon.stop()
+
+
+def test_supervisor_reads_every_setting_of_the_program(
+    supervised: Supervised,
+) -> None:
+    # supervisor ignores misspelled keys: read the values back through its parser.
+    output = run_checked(
+        ["/usr/bin/python3", "-c", READ_PROGRAM, str(supervised.root / "supervisord.conf")]
+    )
+    values = json.loads(output)
+    assert values["autostart"] is True
+    assert values["autorestart"] == "RestartUnconditionally"
+    assert values["stopasgroup"] is True
+    assert values["killasgroup"] is True
+    assert values["stopsignal"] == signal.SIGTERM
+    assert values["stopwaitsecs"] == 35
+    assert values["startsecs"] == 3
+    assert values["redirect_stderr"] is True
+    assert values["stdout_logfile"] == f"{supervised.root}/gunicorn.log"
+    assert values["directory"] == str(REPO)
+
+
+def test_gunicorn_runs_with_settings_from_the_env_file(supervised: Supervised) -> None:
+    reply = fetch(supervised.port, "/readyz")
+    assert reply.status == 200, reply.body
+    assert supervised.pid() > 0
+
+
+def test_hup_reloads_workers_without_dropping_a_request(
+    supervised: Supervised,
+) -> None:
+    master = supervised.pid()
+    statuses: list[int] = []
+    done = threading.Event()
+
+    def keep_asking() -> None:
+        # Bounded: at most 400 requests, and only until the reload is over.
+        for _ in range(400):
+            statuses.append(fetch(supervised.port, "/healthz").status)
+            if done.is_set():
+                return
+
+    client = threading.Thread(target=keep_asking)
+    client.start()
+    log = supervised.root / "gunicorn.log"
+    booted_before = log.read_text().count("Booting worker")
+    supervised.ctl("signal", "HUP", "microblog")
+    # New workers boot for the reload (WEB_CONCURRENCY=2 from the env file).
+    wait_until(
+        lambda: log.read_text().count("Booting worker") >= booted_before + 2,
+        "workers rebooted after HUP",
+        timeout=30,
+    )
+    time.sleep(0.5)
+    done.set()
+    client.join(timeout=60)
+    assert statuses and set(statuses) == {200}
+    assert supervised.pid() == master
+
+
+def test_supervisor_restarts_gunicorn_after_kill_9(supervised: Supervised) -> None:
+    killed = supervised.pid()
+    os.kill(killed, signal.SIGKILL)
+    wait_until(
+        lambda: supervised.pid() not in {0, killed} and supervised.healthy(),
+        "gunicorn restarted",
+        timeout=60,
+    )
+    assert "exited: microblog (terminated by SIGKILL" in (
+        supervised.root / "supervisord.log"
+    ).read_text()
+
+
+def test_supervisorctl_stop_is_a_graceful_gunicorn_shutdown(
+    supervised: Supervised,
+) -> None:
+    wait_until(supervised.healthy, "gunicorn serving", timeout=60)
+    master = supervised.pid()
+    workers = children(master)
+    assert workers
+    supervised.ctl("stop", "microblog")
+    assert supervised.pid() == 0
+    assert not port_open(supervised.port)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    gunicorn_log = (supervised.root / "gunicorn.log").read_text()
+    assert "Handling signal: term" in gunicorn_log
+    assert "Shutting down: Master" in gunicorn_log
+    assert "stopped: microblog (exit status 0)" in (
+        supervised.root / "supervisord.log"
+    ).read_text()
+
+
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc/<id>/stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
