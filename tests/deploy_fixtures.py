@@ -84,7 +84,7 @@ class WebStack:
 
 
 def flask_command(env: dict[str, str], *args: str) -> str:
-    """Run a ``flask --app microblog`` command in the repository, as provision.sh does."""
+    """Run ``flask --app microblog ...`` in the repository, as provision.sh does."""
     command = [sys.executable, "-m", "flask", "--app", "microblog", *args]
     return run_checked(command, cwd=REPO, env=env)
 
@@ -174,7 +174,7 @@ def write_nginx_files(root: Path, upstream: int) -> tuple[int, int]:
 
 
 def prepare_app(root: Path) -> dict[str, str]:
-    """Environment for the app, its database migrated and seeded, static files copied."""
+    """The app's environment; its database migrated and seeded, static files copied."""
     env = child_env(
         SECRET_KEY="deploy-test-" + "k" * 40,
         DATABASE_URL=f"sqlite:///{root}/app.sqlite",
@@ -184,7 +184,9 @@ def prepare_app(root: Path) -> dict[str, str]:
     flask_command(env, "db", "upgrade")
     flask_command(env, "seed", "--users", "1", "--follows", "0", "--posts", "0")
     # Copied so that nginx's worker user can read them wherever the checkout lives.
-    shutil.copytree(REPO / "microblog" / "static", root / "app" / "microblog" / "static")
+    shutil.copytree(
+        REPO / "microblog" / "static", root / "app" / "microblog" / "static"
+    )
     return env
 
 
@@ -229,4 +231,3 @@ def web_stack() -> Iterator[WebStack]:
     server.stop(signal.SIGQUIT)
     gunicorn.stop()
     shutil.rmtree(root, ignore_errors=True)
-

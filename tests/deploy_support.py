@@ -71,11 +71,16 @@ def run_checked(command: list[str], **kwargs: object) -> str:
     return str(result.stdout)
 
 
-def provision_function(name: str, *args: str) -> str:
-    """Call one function of provision.sh for real (sourcing it runs nothing else)."""
-    script = 'source "$1"; shift; DRY_RUN=false; "$@"'
-    command = ["bash", "-c", script, "bash", str(PROVISION), name, *args]
-    return run_checked(command)
+def provision_shell(snippet: str, *args: str, dry_run: bool = False) -> str:
+    """Run bash ``snippet`` (arguments in $1...) with provision.sh's functions."""
+    # Sourcing defines the functions and settings without running anything.
+    script = f'source "$1"; shift; DRY_RUN={str(dry_run).lower()}; {snippet}'
+    return run_checked(["bash", "-c", script, "bash", str(PROVISION), *args])
+
+
+def provision_function(name: str, *args: str, dry_run: bool = False) -> str:
+    """Call one function of provision.sh, for real unless ``dry_run``."""
+    return provision_shell(f'{name} "$@"', *args, dry_run=dry_run)
 
 
 @dataclass(frozen=True)
@@ -90,19 +95,20 @@ class Certificates:
 def make_certificates(folder: Path) -> Certificates:
     """Make a CA and a leaf certificate with openssl, as strict verifiers want them."""
     ca_key, ca = folder / "ca.key", folder / "ca.pem"
-    key, csr, chain = folder / "server.key", folder / "server.csr", folder / "server.pem"
+    key, csr, chain = (
+        folder / "server.key",
+        folder / "server.csr",
+        folder / "server.pem",
+    )
     extensions = folder / "server.ext"
-    run_checked(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
-        + ["-days", CERT_DAYS, "-subj", "/CN=microblog test CA"]
-        + ["-addext", "basicConstraints=critical,CA:TRUE"]
-        + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
-        + ["-keyout", str(ca_key), "-out", str(ca)]
-    )
-    run_checked(
-        ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes"]
-        + ["-subj", f"/CN={TEST_HOST}", "-keyout", str(key), "-out", str(csr)]
-    )
+    make_ca = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
+    make_ca += ["-days", CERT_DAYS, "-subj", "/CN=microblog test CA"]
+    make_ca += ["-addext", "basicConstraints=critical,CA:TRUE"]
+    make_ca += ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    run_checked([*make_ca, "-keyout", str(ca_key), "-out", str(ca)])
+    request = ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes"]
+    request += ["-subj", f"/CN={TEST_HOST}", "-keyout", str(key), "-out", str(csr)]
+    run_checked(request)
     extensions.write_text(
         f"subjectAltName=DNS:{TEST_HOST}\n"
         "basicConstraints=critical,CA:FALSE\n"
@@ -111,11 +117,9 @@ def make_certificates(folder: Path) -> Certificates:
         "authorityKeyIdentifier=keyid\n"
         "subjectKeyIdentifier=hash\n"
     )
-    run_checked(
-        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca)]
-        + ["-CAkey", str(ca_key), "-CAcreateserial", "-days", CERT_DAYS, "-sha256"]
-        + ["-extfile", str(extensions), "-out", str(chain)]
-    )
+    sign = ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca)]
+    sign += ["-CAkey", str(ca_key), "-CAcreateserial", "-days", CERT_DAYS, "-sha256"]
+    run_checked([*sign, "-extfile", str(extensions), "-out", str(chain)])
     key.chmod(0o600)
     return Certificates(ca=ca, chain=chain, key=key)
 
@@ -136,16 +140,23 @@ class Reply:
 class LoopbackHTTPS(http.client.HTTPSConnection):
     """HTTPS to 127.0.0.1 that still sends ``localhost`` as the TLS server name."""
 
-    source_ip = "127.0.0.1"
-    server_name = TEST_HOST
+    def __init__(
+        self,
+        port: int,
+        context: ssl.SSLContext,
+        source_ip: str = "127.0.0.1",
+        server_name: str = TEST_HOST,
+    ) -> None:
+        super().__init__(server_name, port, timeout=10, context=context)
+        self.tls = context
+        self.source_ip = source_ip
+        self.server_name = server_name
 
     def connect(self) -> None:
         sock = socket.create_connection(
             ("127.0.0.1", self.port), timeout=10, source_address=(self.source_ip, 0)
         )
-        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
-            sock, server_hostname=self.server_name
-        )
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.server_name)
 
 
 def tls_context(ca: Path) -> ssl.SSLContext:
@@ -172,8 +183,7 @@ def fetch(
         # "localhost" may resolve to ::1 first; the source address is IPv4.
         connection.host = "127.0.0.1"
     else:
-        connection = LoopbackHTTPS(TEST_HOST, port, context=tls)
-        connection.source_ip = source_ip  # type: ignore[attr-defined]
+        connection = LoopbackHTTPS(port, tls, source_ip=source_ip)
     all_headers = {"Host": f"{TEST_HOST}:{port}", **(headers or {})}
     try:
         connection.request(method, path, body=body, headers=all_headers)

@@ -11,10 +11,10 @@ import ssl
 import subprocess
 import sys
 import time
-from urllib.parse import urlencode
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -30,7 +30,9 @@ CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 
 def https(stack: WebStack, path: str, **kwargs: Any) -> Reply:
     """A request to the site over TLS, trusting the test CA."""
-    return fetch(stack.https_port, path, tls=tls_context(stack.certificates.ca), **kwargs)
+    return fetch(
+        stack.https_port, path, tls=tls_context(stack.certificates.ca), **kwargs
+    )
 
 
 def gunicorn_lines(stack: WebStack, wanted: str, attempts: int = 50) -> list[str]:
@@ -66,7 +68,10 @@ def test_gixy_finds_no_problem_in_the_site(web_stack: WebStack) -> None:
     conf = web_stack.nginx_conf.with_name("gixy.conf")
     conf.write_text(MINIMAL_NGINX_CONF % {"site": web_stack.site})
     result = subprocess.run(
-        [gixy, "--format", "json", str(conf)], capture_output=True, text=True, check=False
+        [gixy, "--format", "json", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert json.loads(result.stdout) == [], result.stdout
     assert result.returncode == 0, result.stderr
@@ -98,9 +103,10 @@ def test_unknown_host_names_get_no_answer(web_stack: WebStack) -> None:
     with pytest.raises(http.client.RemoteDisconnected):
         fetch(web_stack.http_port, "/", headers={"Host": "203.0.113.7"})
     connection = LoopbackHTTPS(
-        "other.example", web_stack.https_port, context=tls_context(web_stack.certificates.ca)
+        web_stack.https_port,
+        tls_context(web_stack.certificates.ca),
+        server_name="other.example",
     )
-    connection.server_name = "other.example"
     with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
         connection.connect()
     connection.close()
@@ -118,10 +124,14 @@ def test_pages_render_over_tls_with_hsts(web_stack: WebStack) -> None:
 def test_https_offers_http2(web_stack: WebStack) -> None:
     context = tls_context(web_stack.certificates.ca)
     context.set_alpn_protocols(["h2", "http/1.1"])
-    with socket.create_connection(("127.0.0.1", web_stack.https_port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=TEST_HOST) as tls:
-            assert tls.selected_alpn_protocol() == "h2"
-            assert tls.version() in {"TLSv1.2", "TLSv1.3"}
+    with (
+        socket.create_connection(
+            ("127.0.0.1", web_stack.https_port), timeout=10
+        ) as raw,
+        context.wrap_socket(raw, server_hostname=TEST_HOST) as tls,
+    ):
+        assert tls.selected_alpn_protocol() == "h2"
+        assert tls.version() in {"TLSv1.2", "TLSv1.3"}
 
 
 def test_static_files_come_from_disk_cached_30_days_and_skip_gunicorn(

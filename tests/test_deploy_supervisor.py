@@ -71,7 +71,8 @@ names = ["command", "directory", "uid", "autostart", "startsecs", "startretries"
          "stopsignal", "stopwaitsecs", "stopasgroup", "killasgroup", "redirect_stderr",
          "stdout_logfile", "stdout_logfile_maxbytes", "stdout_logfile_backups"]
 values = {name: getattr(program, name) for name in names}
-values["autorestart"] = getattr(program.autorestart, "__name__", str(program.autorestart))
+restart = program.autorestart
+values["autorestart"] = getattr(restart, "__name__", str(restart))
 print(json.dumps(values, default=str))
 """
 VENV_BIN = Path(sys.executable).parent
@@ -88,7 +89,9 @@ class Supervised:
         command = [self.supervisorctl, "-c", str(self.root / "supervisord.conf"), *args]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if check and result.returncode != 0:
-            raise AssertionError(f"supervisorctl {args}: {result.stdout}{result.stderr}")
+            raise AssertionError(
+                f"supervisorctl {args}: {result.stdout}{result.stderr}"
+            )
         return result.stdout
 
     def pid(self) -> int:
@@ -164,7 +167,12 @@ def test_supervisor_reads_every_setting_of_the_program(
 ) -> None:
     # supervisor ignores misspelled keys: read the values back through its parser.
     output = run_checked(
-        ["/usr/bin/python3", "-c", READ_PROGRAM, str(supervised.root / "supervisord.conf")]
+        [
+            "/usr/bin/python3",
+            "-c",
+            READ_PROGRAM,
+            str(supervised.root / "supervisord.conf"),
+        ]
     )
     values = json.loads(output)
     assert values["autostart"] is True
@@ -225,9 +233,10 @@ def test_supervisor_restarts_gunicorn_after_kill_9(supervised: Supervised) -> No
         "gunicorn restarted",
         timeout=60,
     )
-    assert "exited: microblog (terminated by SIGKILL" in (
-        supervised.root / "supervisord.log"
-    ).read_text()
+    assert (
+        "exited: microblog (terminated by SIGKILL"
+        in (supervised.root / "supervisord.log").read_text()
+    )
 
 
 def test_supervisorctl_stop_is_a_graceful_gunicorn_shutdown(
@@ -244,9 +253,10 @@ def test_supervisorctl_stop_is_a_graceful_gunicorn_shutdown(
     gunicorn_log = (supervised.root / "gunicorn.log").read_text()
     assert "Handling signal: term" in gunicorn_log
     assert "Shutting down: Master" in gunicorn_log
-    assert "stopped: microblog (exit status 0)" in (
-        supervised.root / "supervisord.log"
-    ).read_text()
+    assert (
+        "stopped: microblog (exit status 0)"
+        in (supervised.root / "supervisord.log").read_text()
+    )
 
 
 def children(pid: int) -> list[int]:

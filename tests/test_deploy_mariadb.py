@@ -1,0 +1,102 @@
+"""The app on a real MariaDB, its database and user made as provision.sh makes them."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+
+from tests.deploy_fixtures import flask_command, start_gunicorn
+from tests.deploy_support import child_env, fetch, provision_shell, shared_dir
+from tests.servers import MariaDBServer
+
+pytestmark = pytest.mark.slow
+
+NAME = "microblog"
+PACKAGED_SOCKET = "/run/mysqld/mysqld.sock"
+
+
+def setup_sql(password: str) -> str:
+    """provision.sh's own SQL for the database and its user."""
+    return provision_shell('mariadb_setup_sql "$@"', NAME, NAME, password)
+
+
+def app_url(password: str, socket: Path) -> str:
+    """provision.sh's DATABASE_URL, pointed at the test server's socket."""
+    url = provision_shell('DATABASE=mariadb; database_url "$1"', password).strip()
+    assert url.endswith(f"?unix_socket={PACKAGED_SOCKET}")
+    return url.replace(PACKAGED_SOCKET, str(socket))
+
+
+def as_app_user(server: MariaDBServer, password: str) -> pymysql.Connection[Any]:
+    return pymysql.connect(
+        unix_socket=str(server.socket),
+        user=NAME,
+        password=password,
+        database=NAME,
+        autocommit=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def provisioned(mariadb: MariaDBServer) -> Iterator[str]:
+    """The database and user, created twice (provision.sh must be re-runnable)."""
+    password = secrets.token_hex(24)
+    for _ in range(2):
+        # provision.sh pipes this to the mariadb client as root; the same statements
+        # go here one at a time through the server's root connection.
+        for statement in setup_sql(password).split(";\n"):
+            if statement.strip():
+                mariadb.execute(statement)
+    yield password
+    mariadb.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
+    mariadb.execute("DROP USER IF EXISTS %s@'localhost'", NAME)
+
+
+def test_app_user_is_granted_only_its_own_database(
+    mariadb: MariaDBServer, provisioned: str
+) -> None:
+    connection = as_app_user(mariadb, provisioned)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SHOW GRANTS")
+        grants = sorted(row[0].split(" IDENTIFIED BY")[0] for row in cursor.fetchall())
+        assert grants == [
+            f"GRANT ALL PRIVILEGES ON `{NAME}`.* TO `{NAME}`@`localhost`",
+            f"GRANT USAGE ON *.* TO `{NAME}`@`localhost`",
+        ]
+        with pytest.raises(pymysql.err.OperationalError, match="denied"):
+            cursor.execute("CREATE DATABASE not_mine")
+        with pytest.raises(pymysql.err.OperationalError, match="denied"):
+            cursor.execute("SELECT user FROM mysql.user")
+
+
+def test_app_migrates_and_serves_pages_from_mariadb(
+    mariadb: MariaDBServer, provisioned: str
+) -> None:
+    root = shared_dir("microblog-mariadb-app-")
+    gunicorn = None
+    try:
+        env = child_env(
+            SECRET_KEY="deploy-test-" + "m" * 40,
+            DATABASE_URL=app_url(provisioned, mariadb.socket),
+            PROXY_COUNT="1",
+        )
+        flask_command(env, "db", "upgrade")
+        flask_command(env, "seed", "--users", "3", "--follows", "1", "--posts", "2")
+        gunicorn, port = start_gunicorn(root, env)
+        assert fetch(port, "/readyz").status == 200
+        explore = fetch(port, "/explore")
+        assert explore.status == 200
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    connection = as_app_user(mariadb, provisioned)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM user")
+        assert cursor.fetchone() == (3,)

@@ -1,0 +1,219 @@
+"""deploy/provision.sh and update.sh: dry runs, bad input, and what they write."""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from microblog.config import load_config
+from tests.deploy_support import DEPLOY, PROVISION, REPO, provision_shell, run_checked
+from tests.processes import as_user, require_program, skip_or_fail
+from tests.servers import postgres_bindir
+
+UPDATE = DEPLOY / "update.sh"
+SCRIPTS = sorted(DEPLOY.glob("**/*.sh"))
+# What a real run would create; a dry run must leave every one of them absent.
+HOST_PATHS = (
+    "/etc/microblog",
+    "/srv/microblog",
+    "/etc/nginx/sites-enabled/microblog",
+    "/etc/nginx/snippets/microblog-tls.conf",
+    "/etc/ssh/sshd_config.d/00-microblog-hardening.conf",
+    "/etc/supervisor/conf.d/microblog.conf",
+    "/etc/systemd/system/microblog.service",
+    "/etc/apt/apt.conf.d/20auto-upgrades",
+    "/etc/ssl/microblog",
+)
+STEPS = (
+    "Check the host",
+    "Install packages",
+    "Turn on automatic security upgrades",
+    "Give admin SSH key login and sudo",
+    "Harden SSH: keys only, no root login",
+    "Firewall: only SSH, HTTP and HTTPS",
+    "Create the app user microblog and its folders",
+    "Fetch the code into /srv/microblog/app",
+    "Install the Python packages into /srv/microblog/venv",
+    "Create the {db} database and its user",
+    "Low-memory profile for a 1 GB board",
+    "Write the settings to /etc/microblog/microblog.env",
+    "Run the database migrations",
+    "Run gunicorn under {manager}",
+    "Install the nginx site for blog.example.org",
+    "TLS certificate",
+    "Check the app answers",
+)
+
+
+@pytest.fixture(scope="module")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    key = tmp_path_factory.mktemp("ssh") / "admin"
+    run_checked(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+    return key.with_suffix(".pub").read_text().strip()
+
+
+def provision(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "SUDO_USER"}
+    return subprocess.run(
+        [str(PROVISION), *args], capture_output=True, text=True, check=False, env=env
+    )
+
+
+def test_every_script_passes_shellcheck() -> None:
+    shellcheck = require_program("shellcheck", "shellcheck")
+    assert SCRIPTS == [PROVISION, UPDATE]
+    result = subprocess.run(
+        [shellcheck, *map(str, SCRIPTS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "db", "manager"),
+    [
+        ((), "mariadb", "supervisor"),
+        (
+            ("--db", "postgresql", "--process-manager", "systemd", "--self-signed"),
+            "postgresql",
+            "systemd",
+        ),
+    ],
+)
+def test_dry_run_prints_every_step_and_changes_nothing(
+    ssh_key: str, options: tuple[str, ...], db: str, manager: str
+) -> None:
+    if os.geteuid() != 0:
+        skip_or_fail("provision.sh --dry-run checks the host as root")
+    if [path for path in HOST_PATHS if Path(path).exists()]:
+        pytest.skip("this host already runs microblog; a dry run proves nothing here")
+    result = provision(
+        "--dry-run", "--domain", "blog.example.org", "--ssh-key", ssh_key,
+        "--repo", "https://example.org/microblog.git", *options,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    headings = [line for line in result.stdout.splitlines() if line.startswith("==> ")]
+    expected = [s.format(db=db, manager=manager) for s in STEPS]
+    assert [heading.split("] ", 1)[1] for heading in headings] == expected
+    assert result.stdout.rstrip().endswith("finished (dry run, nothing changed)")
+    assert [path for path in HOST_PATHS if Path(path).exists()] == []
+    # The generated database password is never printed.
+    assert "PASSWORD '********'" in result.stdout or "BY '********'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--ssh-key", "x"), "--domain is required"),
+        (("--domain", "bad domain;rm"), "is not a host name"),
+        (("--domain", "a.example"), "--ssh-key is required"),
+        (("--domain", "a.example", "--ssh-key", "hello"), "not an SSH public key"),
+        (("--domain", "a.example", "--db", "oracle"), "expected mariadb or postgresql"),
+        (
+            ("--domain", "a.example", "--process-manager", "runit"),
+            "expected supervisor or systemd",
+        ),
+        (("--frobnicate",), "unknown option: --frobnicate"),
+    ],
+)
+def test_bad_arguments_stop_with_one_clear_line(
+    args: tuple[str, ...], message: str
+) -> None:
+    result = provision(*args)
+    assert result.returncode == 2
+    assert message in result.stderr.splitlines()[-1]
+
+
+def test_env_file_is_accepted_by_the_app_and_written_mode_0600(tmp_path: Path) -> None:
+    script = (
+        "DOMAIN=blog.example.org; LOW_MEMORY=true; DATABASE=mariadb; "
+        'env_file_contents "$(new_secret 32)" "$(database_url secret)"'
+        ' | write_file "$1" 0600 "$(id -u):$(id -g)"'
+    )
+    env_file = tmp_path / "microblog.env"
+    provision_shell(script, str(env_file))
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    settings = dict(
+        line.split("=", 1)
+        for line in env_file.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    config = load_config(settings, str(tmp_path))
+    assert config["PROXY_COUNT"] == 1
+    assert config["TRUSTED_HOSTS"] == ["blog.example.org", "localhost"]
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("mysql+pymysql://microblog:")
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    # MariaDB's socket: 'microblog'@'localhost' needs no TCP at all.
+    assert url.query["unix_socket"] == "/run/mysqld/mysqld.sock"
+    assert settings["WEB_CONCURRENCY"] == "2"
+    assert len(settings["SECRET_KEY"]) == 64
+
+
+def test_deploy_files_agree_on_paths_and_stop_timeouts() -> None:
+    names = "APP_DIR VENV ENV_FILE LOG_DIR TLS_DIR ACME_ROOT GUNICORN_BIND SSHD_DROPIN"
+    values = provision_shell(f'for n in {names}; do echo "${{!n}}"; done')
+    app_dir, venv, env_file, log_dir, tls_dir, acme, bind, dropin = values.split()
+    supervisor = (DEPLOY / "supervisor" / "microblog.conf").read_text()
+    unit = (DEPLOY / "systemd" / "microblog.service").read_text()
+    site = (DEPLOY / "nginx" / "microblog.conf").read_text()
+    for text in (supervisor, unit):
+        assert f"{venv}/bin/" in text and env_file in text and bind in text
+    update = UPDATE.read_text()
+    for line in (f"VENV={venv}", f"ENV_FILE={env_file}", f"GUNICORN_BIND={bind}"):
+        assert f"readonly {line}\n" in update
+    assert f"directory={app_dir}" in supervisor and f"{log_dir}/" in supervisor
+    assert f"WorkingDirectory={app_dir}" in unit
+    assert f"root {app_dir}/microblog;" in site and f"proxy_pass http://{bind};" in site
+    assert f"root {acme};" in site and f"{tls_dir}/fullchain.pem" in site
+    assert (DEPLOY / "ssh" / Path(dropin).name).exists()
+    # Both process managers wait longer than gunicorn takes to finish requests.
+    graceful = runpy.run_path(str(REPO / "gunicorn.conf.py"))["graceful_timeout"]
+    assert "stopwaitsecs=35" in supervisor and "TimeoutStopSec=35" in unit
+    assert graceful < 35
+
+
+def test_low_memory_mariadb_settings_are_accepted_by_mariadbd() -> None:
+    mariadbd = require_program("mariadbd", "mariadb-server", "mysqld")
+    defaults = f"--defaults-file={DEPLOY / 'low-memory' / 'mariadb.cnf'}"
+    output = run_checked([mariadbd, defaults, "--help", "--verbose"])
+    values = dict(re.findall(r"^([a-z0-9-]+) +(\S+)$", output, re.M))
+    assert values["innodb-buffer-pool-size"] == str(64 * 1024 * 1024)
+    assert values["max-connections"] == "30"
+    assert values["performance-schema"] == "FALSE"
+
+
+def test_low_memory_postgresql_settings_are_accepted_by_postgres(
+    tmp_path: Path,
+) -> None:
+    bindir = postgres_bindir()
+    if bindir is None:
+        skip_or_fail("PostgreSQL not installed (apt-get install postgresql)")
+    conf = DEPLOY / "low-memory" / "postgresql.conf"
+    command = [str(bindir / "postgres"), "-D", "/", "-c", f"config_file={conf}"]
+    result = subprocess.run(
+        [*command, "-C", "shared_buffers"],
+        capture_output=True,
+        text=True,
+        check=False,
+        **as_user("postgres"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(64 * 1024 // 8)  # in 8 kB pages
+
+
+def test_update_refuses_a_host_that_was_never_provisioned() -> None:
+    if os.geteuid() != 0:
+        skip_or_fail("update.sh runs as root")
+    if [path for path in HOST_PATHS if Path(path).exists()]:
+        pytest.skip("this host runs microblog")
+    result = subprocess.run(
+        [str(UPDATE), "--dry-run"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "run provision.sh first" in result.stderr
