@@ -77,6 +77,7 @@ main() {
 
     as_app git pull --ff-only
     as_app "$VENV/bin/pip" install --quiet --requirement requirements.txt
+    as_app "$VENV/bin/python" -m microblog.translate compile
     # Migrations run before the reload: old workers keep serving meanwhile, so
     # migrations must stay backward compatible for one release (add, then drop later).
     as_app "$VENV/bin/dotenv" --file "$ENV_FILE" run -- "$VENV/bin/flask" --app microblog db upgrade

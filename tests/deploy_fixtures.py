@@ -94,7 +94,9 @@ def start_gunicorn(root: Path, env: dict[str, str]) -> tuple[BackgroundServer, i
     port = free_port()
     folder = root / "gunicorn"
     folder.mkdir()
+    # The project's gunicorn.conf.py, with the address and logs the tests need.
     command = [sys.executable, "-m", "gunicorn", "--chdir", str(REPO)]
+    command += ["--config", str(REPO / "gunicorn.conf.py")]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "2"]
     command += ["--access-logfile", str(root / "gunicorn-access.log")]
     command += ["--access-logformat", ACCESS_LOG_FORMAT, "microblog:create_app()"]
