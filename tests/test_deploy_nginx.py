@@ -171,7 +171,9 @@ def test_reset_link_uses_the_public_https_address(web_stack: WebStack) -> None:
     form = https(web_stack, "/auth/reset_password_request")
     token = CSRF_FIELD.search(form.body)
     assert token is not None, form.body[:500]
-    cookie = form.header("Set-Cookie").split(";", 1)[0]
+    set_cookie = form.header("Set-Cookie")
+    assert "; Secure" in set_cookie
+    cookie = set_cookie.split(";", 1)[0]
     origin = f"https://{TEST_HOST}:{web_stack.https_port}"
     reply = https(
         web_stack,
