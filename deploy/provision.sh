@@ -207,6 +207,16 @@ preflight() {
     debian | ubuntu | raspbian) info "system: $os_id $os_version ($(uname -m))" ;;
     *) die "unsupported system '$os_id': use Debian 12, Ubuntu 24.04 or Raspberry Pi OS" ;;
     esac
+    case $(uname -m) in
+    x86_64 | aarch64) ;;
+    *) die "$(uname -m) is not supported: the pinned packages ship wheels for x86_64 and aarch64 (use a 64-bit system)" ;;
+    esac
+    # The firewall opens port 22 only: an sshd listening elsewhere would lock you out.
+    local ssh_port
+    ssh_port=$(sshd -T 2>/dev/null | awk '$1 == "port" {print $2; exit}' || true)
+    if [[ -n $ssh_port && $ssh_port != 22 ]]; then
+        die "sshd listens on port $ssh_port, but the firewall opens only 22: move sshd back to 22 first"
+    fi
     info "domain: $DOMAIN, database: $DATABASE, process manager: $PROCESS_MANAGER"
     info "admin user: $ADMIN_USER, certificate: $([[ $SELF_SIGNED == true ]] && echo self-signed || echo "Let's Encrypt")"
     info "low-memory profile: $LOW_MEMORY, repository: $REPO_URL ($BRANCH)"
@@ -262,11 +272,12 @@ setup_admin_user() {
         run visudo -cf "/etc/sudoers.d/90-$ADMIN_USER"
     fi
     run usermod -aG sudo "$ADMIN_USER"
-    local home=/home/$ADMIN_USER
-    if [[ $DRY_RUN == false ]]; then
+    local home=/home/$ADMIN_USER group=$ADMIN_USER
+    if id -u "$ADMIN_USER" >/dev/null 2>&1; then
         home=$(getent passwd "$ADMIN_USER" | cut -d: -f6)
+        group=$(id -gn "$ADMIN_USER")
     fi
-    run install -d -m 0700 -o "$ADMIN_USER" -g "$ADMIN_USER" "$home/.ssh"
+    run install -d -m 0700 -o "$ADMIN_USER" -g "$group" "$home/.ssh"
     if [[ -f $home/.ssh/authorized_keys ]] && grep -qxF "$SSH_KEY" "$home/.ssh/authorized_keys"; then
         info "key already in $home/.ssh/authorized_keys"
     else
@@ -275,7 +286,7 @@ setup_admin_user() {
             printf '%s\n' "$SSH_KEY" >>"$home/.ssh/authorized_keys"
         fi
     fi
-    run chown "$ADMIN_USER:$ADMIN_USER" "$home/.ssh/authorized_keys"
+    run chown "$ADMIN_USER:$group" "$home/.ssh/authorized_keys"
     run chmod 0600 "$home/.ssh/authorized_keys"
 }
 
@@ -425,7 +436,9 @@ setup_database() {
             runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$APP_NAME'" | grep -q 1; then
             info "database $APP_NAME exists"
         else
-            run runuser -u postgres -- createdb --owner "$APP_USER" --encoding UTF8 "$APP_NAME"
+            # template0: template1 may carry another encoding than UTF-8.
+            run runuser -u postgres -- createdb --owner "$APP_USER" --encoding UTF8 \
+                --template template0 "$APP_NAME"
         fi
         postgresql_database_sql "$APP_NAME" |
             run_sql "$password" runuser -u postgres -- psql -v ON_ERROR_STOP=1 --quiet

@@ -1,4 +1,4 @@
-"""The app on a real MariaDB, its database and user made as provision.sh makes them."""
+"""The app on real database servers, its database and user made by provision.sh."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pymysql
 import pytest
+from psycopg2 import sql
 
 from tests.deploy_fixtures import flask_command, start_gunicorn
 from tests.deploy_support import child_env, fetch, provision_shell, shared_dir
-from tests.servers import MariaDBServer
+from tests.servers import MariaDBServer, PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -100,3 +102,41 @@ def test_app_migrates_and_serves_pages_from_mariadb(
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM user")
         assert cursor.fetchone() == (3,)
+
+
+@pytest.fixture(scope="module")
+def provisioned_postgres(postgres: PostgresServer) -> Iterator[str]:
+    """The PostgreSQL role and database, the role made twice (re-runnable)."""
+    password = secrets.token_hex(24)
+    for _ in range(2):
+        postgres.execute(provision_shell('postgresql_role_sql "$@"', NAME, password))
+    # What provision.sh's createdb call does (--owner, --encoding, --template).
+    postgres.execute(
+        sql.SQL(
+            "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0"
+        ).format(sql.Identifier(NAME), sql.Identifier(NAME))
+    )
+    postgres.execute(provision_shell('postgresql_database_sql "$1"', NAME))
+    yield password
+    postgres.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(NAME)))
+    postgres.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(NAME)))
+
+
+def test_postgresql_database_admits_only_its_owner(
+    postgres: PostgresServer, provisioned_postgres: str
+) -> None:
+    url = provision_shell(
+        'DATABASE=postgresql; database_url "$1"', provisioned_postgres
+    )
+    assert url.strip() == f"postgresql://{NAME}:{provisioned_postgres}@localhost/{NAME}"
+    test_url = url.strip().replace("@localhost/", f"@127.0.0.1:{postgres.port}/")
+    env = child_env(SECRET_KEY="deploy-test-" + "p" * 40, DATABASE_URL=test_url)
+    flask_command(env, "db", "upgrade")
+    postgres.execute("CREATE ROLE intruder LOGIN")
+    try:
+        with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+            psycopg2.connect(
+                host="127.0.0.1", port=postgres.port, user="intruder", dbname=NAME
+            ).close()
+    finally:
+        postgres.execute("DROP ROLE intruder")
