@@ -5,9 +5,11 @@
 # is dropped. Run as root:
 #
 #   sudo /srv/microblog/app/deploy/update.sh [--restart] [--dry-run]
+#       [--process-manager supervisor|systemd]
 #
 # --restart does a full stop and start instead (needed after upgrading gunicorn
-# itself, which HUP does not replace); --dry-run prints the steps only.
+# itself, which HUP does not replace); --dry-run prints the steps only. The process
+# manager is the one provision.sh installed, unless named.
 set -euo pipefail
 
 readonly APP_USER=microblog
@@ -21,6 +23,7 @@ readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
 
 DRY_RUN=false
 RESTART=false
+MANAGER=""
 
 die() {
     echo "update.sh: error: $*" >&2
@@ -66,14 +69,20 @@ main() {
         case $1 in
         --dry-run) DRY_RUN=true ;;
         --restart) RESTART=true ;;
-        -h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --process-manager)
+            MANAGER=${2:-}
+            [[ $MANAGER == supervisor || $MANAGER == systemd ]] ||
+                die "--process-manager: expected supervisor or systemd"
+            shift
+            ;;
+        -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) die "unknown option: $1" ;;
         esac
         shift
     done
     [[ $(id -u) -eq 0 ]] || die "run as root (sudo $0)"
-    local manager
-    manager=$(process_manager)
+    local manager=$MANAGER
+    [[ -n $manager ]] || manager=$(process_manager)
 
     as_app git pull --ff-only
     as_app "$VENV/bin/pip" install --quiet --requirement requirements.txt

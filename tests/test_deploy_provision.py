@@ -71,9 +71,12 @@ def provision(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("options", "db", "manager"),
     [
-        ((), "mariadb", "supervisor"),
+        (("--no-low-memory",), "mariadb", "supervisor"),
         (
-            ("--db", "postgresql", "--process-manager", "systemd", "--self-signed"),
+            (
+                *("--db", "postgresql", "--process-manager", "systemd"),
+                *("--self-signed", "--low-memory"),
+            ),
             "postgresql",
             "systemd",
         ),
@@ -96,6 +99,8 @@ def test_dry_run_prints_every_step_and_changes_nothing(
     assert [heading.split("] ", 1)[1] for heading in headings] == expected
     assert result.stdout.rstrip().endswith("finished (dry run, nothing changed)")
     assert [path for path in HOST_PATHS if Path(path).exists()] == []
+    low_memory = "90-microblog-low-memory" in result.stdout
+    assert low_memory == ("--low-memory" in options)
     # The generated database password is never printed.
     assert "PASSWORD '********'" in result.stdout or "BY '********'" in result.stdout
 
@@ -214,3 +219,43 @@ def test_update_refuses_a_host_that_was_never_provisioned() -> None:
     )
     assert result.returncode == 2
     assert "run provision.sh first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("manager", "restart", "reload"),
+    [
+        ("supervisor", False, "supervisorctl signal HUP microblog"),
+        ("supervisor", True, "supervisorctl restart microblog"),
+        ("systemd", False, "systemctl reload microblog.service"),
+    ],
+)
+def test_update_dry_run_migrates_before_a_graceful_reload(
+    manager: str, restart: bool, reload: str
+) -> None:
+    if os.geteuid() != 0:
+        skip_or_fail("update.sh runs as root")
+    args = ["--dry-run", "--process-manager", manager] + (
+        ["--restart"] if restart else []
+    )
+    result = subprocess.run(
+        [str(UPDATE), *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    commands = [
+        line[2:] for line in result.stdout.splitlines() if line.startswith("+ ")
+    ]
+    as_app = (
+        "runuser -u microblog -- env --chdir=/srv/microblog/app HOME=/srv/microblog "
+    )
+    venv = "/srv/microblog/venv/bin/"
+    assert commands == [
+        f"{as_app}git pull --ff-only",
+        f"{as_app}{venv}pip install --quiet --requirement requirements.txt",
+        f"{as_app}{venv}python -m microblog.translate compile",
+        f"{as_app}{venv}dotenv --file /etc/microblog/microblog.env run -- "
+        f"{venv}flask --app microblog db upgrade",
+        reload,
+        "curl --fail --silent --show-error --retry 5 --retry-connrefused "
+        "--retry-delay 2 --header Host:\\ localhost http://127.0.0.1:8000/readyz",
+    ]
+    assert result.stdout.rstrip().endswith("(dry run, nothing changed)")
