@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_static(app)
+    configure_security(app)
     configure_proxy(app)
     return app
 
@@ -97,6 +98,13 @@ def register_static(app: Flask) -> None:
     from microblog import static_files
 
     static_files.init_app(app)
+
+
+def configure_security(app: Flask) -> None:
+    """Headers, host check and HTTPS around everything, static files included."""
+    from microblog import security
+
+    security.init_app(app)
 
 
 def configure_proxy(app: Flask) -> None:

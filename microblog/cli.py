@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from microblog import seeding
+from microblog.security.deploy_check import deploy_group
 from microblog.translate import translate
 
 
@@ -44,3 +45,4 @@ def init_app(app: Flask) -> None:
     """Add this project's commands to ``flask``."""
     app.cli.add_command(seed_command)
     app.cli.add_command(translate)
+    app.cli.add_command(deploy_group)

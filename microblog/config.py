@@ -166,9 +166,11 @@ def read_secret_key(env: Mapping[str, str], lenient: bool) -> str:
 
 
 def read_hosts(env: Mapping[str, str]) -> list[str] | None:
+    """Hosts the app answers for: TRUSTED_HOSTS, else SERVER_NAME's host, else any."""
     raw = env.get("TRUSTED_HOSTS", "").strip()
     if not raw:
-        return None
+        server_name = env.get("SERVER_NAME", "").strip()
+        return [server_name.rsplit(":", 1)[0]] if server_name else None
     hosts = [host.strip() for host in raw.split(",") if host.strip()]
     for host in hosts:
         if "/" in host or " " in host:
@@ -198,6 +200,67 @@ def read_redis_url(env: Mapping[str, str]) -> str | None:
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or unix://")
     return raw
+
+
+def platform_name(env: Mapping[str, str]) -> str | None:
+    """``heroku`` or ``fly`` when running there, else None."""
+    if env.get("DYNO"):
+        return "heroku"
+    if env.get("FLY_APP_NAME"):
+        return "fly"
+    return None
+
+
+def read_https(env: Mapping[str, str], platform: bool) -> dict[str, Any]:
+    """HTTPS enforcement and the cookie settings that follow from it.
+
+    Flask's cookie names are fixed at start-up, so the choice is made here: with
+    FORCE_HTTPS on (the default on a platform) the cookies are ``Secure`` and carry
+    the ``__Host-`` prefix, which browsers accept only from HTTPS, for the whole
+    site and without a ``Domain``: no subdomain can plant or overwrite them.
+    """
+    force = parse_bool(env, "FORCE_HTTPS", platform)
+    prefix = "__Host-" if force else ""
+    return {
+        "FORCE_HTTPS": force,
+        "PREFERRED_URL_SCHEME": "https" if force else "http",
+        "SESSION_COOKIE_SECURE": force,
+        "SESSION_COOKIE_NAME": f"{prefix}session",
+        "REMEMBER_COOKIE_SECURE": force,
+        "REMEMBER_COOKIE_NAME": f"{prefix}remember_token",
+    }
+
+
+def read_rate_limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """Flask-Limiter's settings: shared through Redis when REDIS_URL is set."""
+    redis_url = read_redis_url(env)
+    storage = redis_url or "memory://"
+    if storage.startswith("unix://"):
+        storage = "redis+" + storage  # how the limits library names a Redis socket
+    return {
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": parse_bool(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_timeout": 2, "socket_connect_timeout": 2} if redis_url else {}
+        ),
+        "RATELIMIT_KEY_PREFIX": "microblog",
+        # Retry-After and X-RateLimit-* on limited endpoints.
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # A lost Redis must not take sign-in down with it: the error is logged
+        # and the request allowed (``flask deploy check`` tests the connection).
+        "RATELIMIT_SWALLOW_ERRORS": True,
+    }
+
+
+def read_silenced_checks(env: Mapping[str, str]) -> frozenset[str]:
+    """Deploy-check problems the deployer has accepted, by name."""
+    raw = env.get("DEPLOY_CHECK_SILENCE", "")
+    names = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    for name in names:
+        if not name.replace("-", "").isalpha():
+            raise ConfigError("DEPLOY_CHECK_SILENCE", f"{name!r} is not a check name")
+    return names
 
 
 def engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
@@ -247,7 +310,10 @@ def load_config(
         "DEBUG": debug,
         "TESTING": testing,
         "ON_PLATFORM": platform,
+        "PLATFORM": platform_name(env),
         "SECRET_KEY": read_secret_key(env, lenient=debug or testing),
+        # A key made up because none was set (development): sessions die on restart.
+        "SECRET_KEY_GENERATED": not env.get("SECRET_KEY", "").strip(),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(env, database_url),
         "PORT": parse_int(env, "PORT", 8000, 1, 65535),
@@ -258,7 +324,6 @@ def load_config(
         "LOG_FORMAT": parse_choice(
             env, "LOG_FORMAT", "json" if platform else "text", LOG_FORMATS
         ),
-        "REDIS_URL": read_redis_url(env),
         "POSTS_PER_PAGE": parse_int(env, "POSTS_PER_PAGE", 25, 1, 100),
         "MAX_PAGE": parse_int(env, "MAX_PAGE", 1000, 1, 100_000),
         "LAST_SEEN_INTERVAL": parse_int(env, "LAST_SEEN_INTERVAL", 300, 0, 86_400),
@@ -272,4 +337,7 @@ def load_config(
         "WTF_CSRF_TIME_LIMIT": None,
     }
     config.update(read_mail(env))
+    config.update(read_https(env, platform))
+    config.update(read_rate_limits(env))
+    config["DEPLOY_CHECK_SILENCE"] = read_silenced_checks(env)
     return config

@@ -41,6 +41,8 @@ def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
+        # Rate limits have their own tests (test_security_limits.py).
+        "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         "POSTS_PER_PAGE": 5,
     }
