@@ -23,9 +23,10 @@ COPY . .
 
 # Build-time steps whose results must ship in the image (a platform's release
 # step discards the files it writes): gzip variants of the static files for
-# WhiteNoise, and the compiled translations.
+# WhiteNoise, and the compiled translations (the code behind `flask translate
+# compile`, run without loading the app, so the build needs no SECRET_KEY).
 RUN python -m whitenoise.compress microblog/static \
-    && pybabel compile -d microblog/translations
+    && python -m microblog.translate compile
 
 # Run as an unprivileged user; only the instance folder (SQLite default) is writable.
 # A numeric id, so that Kubernetes' runAsNonRoot can check it.

@@ -13,6 +13,8 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # axe-core's own scale; the app must have none of the top two.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+# Text rendering can differ by a pixel or two between runs; that is no new picture.
+SAME_PICTURE_PIXELS = 64
 
 # Runs in every document before the page's own code: Chromium fires this event
 # for every Content-Security-Policy violation, including report-only ones.
@@ -100,6 +102,14 @@ def check_accessibility(page: Page, axe_source: str, watch: PageWatch) -> None:
             watch.minor_accessibility.append(text)
 
 
+def looks_the_same(old: Image.Image, new: Image.Image) -> bool:
+    """Equal sizes and at most a few pixels of anti-aliasing apart."""
+    if old.size != new.size:
+        return False
+    changed = ImageChops.difference(old, new).convert("L").point(lambda v: v > 0)
+    return sum(changed.getdata()) <= SAME_PICTURE_PIXELS
+
+
 def save_screenshot(page: Page, name: str) -> Path:
     """Store the visible part of the page as ``docs/screenshots/NAME.png``.
 
@@ -108,17 +118,12 @@ def save_screenshot(page: Page, name: str) -> Path:
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover effect on whatever was clicked last
     shot = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
     small = shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     if target.exists():
         with Image.open(target) as old:
-            same_size = old.size == small.size
-            if (
-                same_size
-                and not ImageChops.difference(
-                    old.convert("RGB"), small.convert("RGB")
-                ).getbbox()
-            ):
+            if looks_the_same(old.convert("RGB"), small.convert("RGB")):
                 return target
     temporary = target.with_suffix(".tmp.png")
     small.save(temporary, optimize=True)

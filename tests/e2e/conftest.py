@@ -117,22 +117,20 @@ def live_server(postgres: Any) -> Iterator[LiveServer]:
     )
     port = free_port()
     root = private_dir("microblog-e2e-")
-    # Started outside the project so that no gunicorn.conf.py is picked up: the
-    # suite pins the settings it relies on here.
+    # The project's own gunicorn settings (gthread workers, logs to stdout), but
+    # bound to loopback only: a command-line --bind beats the file's.
     server = BackgroundServer(
         "gunicorn",
         root,
         [
             venv_program("gunicorn"),
+            "--config",
+            str(PROJECT_ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
             "microblog:create_app()",
         ],
-        env=env,
+        env={**env, "WEB_CONCURRENCY": "2"},
     )
     server.wait_ready(lambda: port_open(port))
     url = f"http://127.0.0.1:{port}"
