@@ -35,7 +35,7 @@ def https(stack: WebStack, path: str, **kwargs: Any) -> Reply:
     )
 
 
-def gunicorn_lines(stack: WebStack, wanted: str, attempts: int = 50) -> list[str]:
+def gunicorn_lines(stack: WebStack, wanted: str, attempts: int = 200) -> list[str]:
     """Access-log lines so far, once one containing ``wanted`` has been written."""
     # gunicorn logs a request just after answering it: poll briefly, bounded.
     for _ in range(attempts):
