@@ -228,7 +228,7 @@ preflight() {
 apt_packages() {
     local packages=(
         git python3 python3-venv ca-certificates openssl curl sudo
-        nginx certbot ufw unattended-upgrades openssh-server
+        nginx certbot ufw unattended-upgrades openssh-server redis-server
     )
     case $DATABASE in
     mariadb) packages+=(mariadb-server) ;;
@@ -446,6 +446,12 @@ setup_database() {
     esac
 }
 
+start_redis() {
+    step "Start Redis for rate limits shared by the workers"
+    # Debian's redis-server listens on loopback only and keeps a few MB in memory.
+    run systemctl enable --now redis-server
+}
+
 low_memory_profile() {
     step "Low-memory profile for a 1 GB board"
     if [[ $LOW_MEMORY == false ]]; then
@@ -478,9 +484,13 @@ env_file_contents() {
 FLASK_APP=microblog
 SECRET_KEY=$secret_key
 DATABASE_URL=$database_url
-# nginx is the one proxy in front of gunicorn.
+# nginx is the one proxy in front of gunicorn, and it terminates TLS: the app
+# redirects any plain-HTTP request, sends HSTS and marks its cookies Secure.
 PROXY_COUNT=1
-TRUSTED_HOSTS=$DOMAIN,localhost
+FORCE_HTTPS=1
+TRUSTED_HOSTS=$DOMAIN
+# Rate limits counted once for all gunicorn workers, not once per process.
+REDIS_URL=redis://127.0.0.1:6379/0
 LOG_LEVEL=INFO
 LOG_FORMAT=text
 ENV
@@ -625,9 +635,12 @@ obtain_certificate() {
 
 check_app() {
     step "Check the app answers"
-    # Host: localhost is one of TRUSTED_HOSTS; gunicorn listens on loopback only.
+    # gunicorn listens on loopback only; /readyz answers any host, without redirects.
     run curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 2 \
-        --header "Host: localhost" "http://$GUNICORN_BIND/readyz"
+        "http://$GUNICORN_BIND/readyz"
+    # The app's own preflight: what is still missing for production (mail, ...).
+    as_app "$APP_DIR" "$VENV/bin/dotenv" --file "$ENV_FILE" run -- \
+        "$VENV/bin/flask" --app microblog deploy check --warn
     info "done: https://$DOMAIN/ is served by gunicorn ($PROCESS_MANAGER) behind nginx"
 }
 
@@ -644,6 +657,7 @@ main() {
     checkout_code
     install_virtualenv
     setup_database
+    start_redis
     low_memory_profile
     write_env_file
     run_migrations

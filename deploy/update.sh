@@ -92,7 +92,7 @@ main() {
     as_app "$VENV/bin/dotenv" --file "$ENV_FILE" run -- "$VENV/bin/flask" --app microblog db upgrade
     reload_gunicorn "$manager"
     run curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 2 \
-        --header "Host: localhost" "http://$GUNICORN_BIND/readyz"
+        "http://$GUNICORN_BIND/readyz"
     echo "update.sh: finished$([[ $DRY_RUN == true ]] && echo " (dry run, nothing changed)")"
 }
 

@@ -177,10 +177,13 @@ def write_nginx_files(root: Path, upstream: int) -> tuple[int, int]:
 
 def prepare_app(root: Path) -> dict[str, str]:
     """The app's environment; its database migrated and seeded, static files copied."""
+    # The settings provision.sh writes that matter behind nginx.
     env = child_env(
         SECRET_KEY="deploy-test-" + "k" * 40,
         DATABASE_URL=f"sqlite:///{root}/app.sqlite",
         PROXY_COUNT="1",
+        FORCE_HTTPS="1",
+        TRUSTED_HOSTS=TEST_HOST,
         LOG_FORMAT="text",
     )
     flask_command(env, "db", "upgrade")

@@ -44,6 +44,7 @@ STEPS = (
     "Fetch the code into /srv/microblog/app",
     "Install the Python packages into /srv/microblog/venv",
     "Create the {db} database and its user",
+    "Start Redis for rate limits shared by the workers",
     "Low-memory profile for a 1 GB board",
     "Write the settings to /etc/microblog/microblog.env",
     "Run the database migrations",
@@ -144,7 +145,9 @@ def test_env_file_is_accepted_by_the_app_and_written_mode_0600(tmp_path: Path) -
     )
     config = load_config(settings, str(tmp_path))
     assert config["PROXY_COUNT"] == 1
-    assert config["TRUSTED_HOSTS"] == ["blog.example.org", "localhost"]
+    assert config["TRUSTED_HOSTS"] == ["blog.example.org"]
+    assert config["FORCE_HTTPS"] is True
+    assert config["REDIS_URL"] == "redis://127.0.0.1:6379/0"
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("mysql+pymysql://microblog:")
     url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     # MariaDB's socket: 'microblog'@'localhost' needs no TCP at all.
@@ -256,6 +259,6 @@ def test_update_dry_run_migrates_before_a_graceful_reload(
         f"{venv}flask --app microblog db upgrade",
         reload,
         "curl --fail --silent --show-error --retry 5 --retry-connrefused "
-        "--retry-delay 2 --header Host:\\ localhost http://127.0.0.1:8000/readyz",
+        "--retry-delay 2 http://127.0.0.1:8000/readyz",
     ]
     assert result.stdout.rstrip().endswith("(dry run, nothing changed)")
