@@ -4,7 +4,7 @@
 # or systemd, nginx with TLS, and a hardened host (SSH keys only, ufw, automatic
 # security upgrades). Safe to run again: every step checks what is already there.
 #
-#   sudo deploy/provision.sh --domain blog.example.org --ssh-key ~/.ssh/id_ed25519.pub
+#   sudo deploy/provision.sh --domain blog.example.org --ssh-key ~/.ssh/authorized_keys
 #
 # Run with --help for the options; --dry-run prints every step and changes nothing.
 set -euo pipefail
