@@ -56,7 +56,7 @@ def test_skip_link_comes_first_and_focus_is_always_visible(open_page: OpenPage):
 def test_sign_in_with_the_keyboard_alone(open_page: OpenPage):
     page, _ = open_page()
     page.goto("/auth/login")
-    assert focused(page, "e.id") == "username"  # autofocus
+    expect(page.locator("#username")).to_be_focused()  # autofocus
     page.keyboard.type("grace")
     page.keyboard.press("Tab")
     assert focused(page, "e.id") == "password"
