@@ -14,6 +14,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -219,12 +220,94 @@ def run_setup(command: list[str], what: str, **popen: Any) -> None:
         )
 
 
+# Runs detached beside each server: if the test run dies without stopping it
+# (SIGKILL, a CI timeout), the watcher stops the server and deletes its folder.
+# It identifies the server by PID *and* start time, so a reused PID is never hit,
+# and it exits by itself as soon as the server is gone.
+WATCHER = """
+import os, shutil, signal, sys, time
+parent, child, started, sig, folder = sys.argv[1:]
+parent, child, sig = int(parent), int(child), int(sig)
+
+def start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+while start_time(child) == started:
+    if not alive(parent):
+        os.kill(child, sig)
+        for _ in range(150):
+            if start_time(child) != started:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(child, signal.SIGKILL)
+        shutil.rmtree(folder, ignore_errors=True)
+        break
+    time.sleep(0.5)
+"""
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (with the PID, a unique identity)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def watch_for_orphan(pid: int, stop_signal: signal.Signals, folder: Path) -> None:
+    """Make sure server ``pid`` stops even if this test process is killed."""
+    started = process_start_time(pid)
+    if started is None:
+        return  # no /proc: only the fixtures' own finalizers stop servers
+    arguments = [
+        str(os.getpid()),
+        str(pid),
+        started,
+        str(int(stop_signal)),
+        str(folder),
+    ]
+    # sh backgrounds the watcher and exits, so the watcher is nobody's child here
+    # and outlives this process; its own session keeps it out of Ctrl-C's way.
+    launcher = subprocess.Popen(
+        ["sh", "-c", '"$@" &', "sh", sys.executable, "-c", WATCHER, *arguments],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    launcher.wait()
+
+
 class BackgroundServer:
     """A server process started in a private folder, logging to a file there."""
 
-    def __init__(self, name: str, root: Path, command: list[str], **popen: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        command: list[str],
+        stop_signal: signal.Signals = signal.SIGTERM,
+        **popen: Any,
+    ) -> None:
         self.name = name
         self.root = root
+        self.stop_signal = stop_signal
         self.log_path = root / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -235,6 +318,7 @@ class BackgroundServer:
             cwd=root,
             **popen,
         )
+        watch_for_orphan(self.process.pid, stop_signal, root)
 
     def log_tail(self) -> str:
         """The end of the server's log, for failure messages."""
@@ -251,10 +335,10 @@ class BackgroundServer:
             self.stop()
             pytest.fail(f"{error}\n--- {self.name} log ---\n{log}", pytrace=False)
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> None:
+    def stop(self, sig: signal.Signals | None = None, timeout: float = 30) -> None:
         """Stop the server (``sig``, then SIGKILL) and delete its folder."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            self.process.send_signal(sig or self.stop_signal)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

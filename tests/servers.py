@@ -94,8 +94,9 @@ class PostgresServer:
         server = [str(bindir / "postgres"), "-D", data, *self._settings(root)]
         with removed_on_error(root):
             run_setup(initdb, "initdb", cwd=root, **as_user("postgres"))
+            # SIGINT is PostgreSQL's "fast" shutdown: it ends open sessions.
             self.server = BackgroundServer(
-                "postgres", root, server, **as_user("postgres")
+                "postgres", root, server, signal.SIGINT, **as_user("postgres")
             )
             self.server.wait_ready(self._answers)
 
@@ -159,7 +160,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server ("fast" shutdown: ends open sessions) and delete its data."""
-        self.server.stop(signal.SIGINT)
+        self.server.stop()
 
 
 MARIADB_CONFIG = """\
@@ -279,7 +280,7 @@ class MariaDBServer:
 
     def stop(self) -> None:
         """Shut the server down cleanly and delete its data."""
-        self.server.stop(signal.SIGTERM)
+        self.server.stop()
 
 
 class RedisServer:
@@ -310,7 +311,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server and delete its folder."""
-        self.server.stop(signal.SIGTERM)
+        self.server.stop()
 
 
 @pytest.fixture(scope="session")

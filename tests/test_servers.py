@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from microblog.config import normalise_database_url
+from tests.processes import wait_until
 from tests.servers import (
     MariaDBServer,
     PostgresServer,
@@ -191,6 +192,35 @@ def test_require_services_turns_any_skip_into_a_failure(
     )
     assert outcome in result.stdout, result.stdout
     assert result.returncode == (1 if required == "1" else 0)
+
+
+ORPHANING_RUN = """
+import sys, time
+from tests.processes import BackgroundServer, private_dir
+
+server = BackgroundServer("sleeper", private_dir("microblog-orphan-"), ["sleep", "60"])
+print(server.process.pid, server.root, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_server_left_behind_by_a_killed_run_is_stopped(tmp_path: Path) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_RUN],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert run.stdout is not None
+    pid, folder = run.stdout.readline().split()
+    run.kill()  # no finalizers, no atexit: only the watcher can clean up
+    run.wait()
+    run.stdout.close()
+
+    def server_gone() -> bool:
+        return not Path(f"/proc/{pid}").exists() and not Path(folder).exists()
+
+    wait_until(server_gone, "orphaned server", timeout=20)
 
 
 @pytest.fixture
