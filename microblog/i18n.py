@@ -48,9 +48,18 @@ def remember_language(response: Response, language: str | None) -> None:
     )
 
 
+def vary_by_language(response: Response) -> Response:
+    """Tell caches that a page's language depends on these request headers."""
+    if response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel, reading catalogs that are known to match their sources."""
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES", str(catalogs.usable_directory())
     )
     babel.init_app(app, locale_selector=select_locale)
+    app.after_request(vary_by_language)

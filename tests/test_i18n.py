@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from click.testing import CliRunner
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from microblog import catalogs
 from microblog.i18n import LANGUAGE_COOKIE, LANGUAGES
@@ -73,6 +74,28 @@ def test_catalog_is_fully_translated_without_fuzzy_entries(po: Path):
         assert not message.fuzzy, f"fuzzy: {message.id!r}"
     problems = [(message.id, errors) for message, errors in catalog.check()]
     assert problems == []
+
+
+def test_compiled_catalogs_are_never_committed():
+    ignored = (catalogs.PROJECT_ROOT / ".gitignore").read_text().splitlines()
+    assert "*.mo" in ignored
+    git = shutil.which("git")
+    if git and (catalogs.PROJECT_ROOT / ".git").exists():
+        tracked = subprocess.run(
+            [git, "ls-files", "--", "*.mo"],
+            cwd=catalogs.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert tracked.stdout == ""
+
+
+@sqlite_only
+def test_translate_is_a_flask_command(runner: FlaskCliRunner, tmp_path: Path):
+    result = runner.invoke(args=["translate", "compile", "--directory", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "es" / "LC_MESSAGES" / "messages.mo").exists()
 
 
 def test_compile_command_writes_catalogs_that_translate(tmp_path: Path):
@@ -164,6 +187,12 @@ def test_spanish_browser_gets_spanish_pages(client: FlaskClient):
 
 
 @sqlite_only
+def test_pages_tell_caches_they_vary_by_language(client: FlaskClient):
+    response = client.get("/explore", headers=SPANISH)
+    assert {"Accept-Language", "Cookie"} <= set(response.vary)
+
+
+@sqlite_only
 def test_english_is_the_default_for_other_languages(client: FlaskClient):
     page = client.get("/auth/login", headers={"Accept-Language": "de"})
     assert '<html lang="en">' in page.get_data(as_text=True)
@@ -186,6 +215,7 @@ def test_choosing_a_language_sets_the_cookie_and_returns(client: FlaskClient):
     assert response.headers["Location"] == "/search?q=hola"
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{LANGUAGE_COOKIE}=es;")
+    assert "Secure" not in cookie  # plain HTTP here; HTTPS requests get Secure
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     page = get_page(client, "/search?q=hola")
@@ -279,3 +309,14 @@ def test_reset_email_is_written_in_the_readers_language(
     assert "Subject: [microblog] Restablece tu contraseña" in caplog.text
     assert "Hola, susan:" in caplog.text
     assert "/auth/reset_password/" in caplog.text
+
+
+@sqlite_only
+def test_language_cookie_is_secure_over_https(client: FlaskClient):
+    response = client.post(
+        "/language",
+        data={"language": "es", "next": "/explore"},
+        base_url="https://localhost",
+    )
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
