@@ -65,11 +65,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from microblog import api
     from microblog.auth import bp as auth_bp
     from microblog.errors import bp as errors_bp
     from microblog.main import bp as main_bp
     from microblog.ops import bp as ops_bp
 
+    api.init_app(app)  # at /api
     app.register_blueprint(errors_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")

@@ -1,0 +1,99 @@
+"""Who is calling: HTTP Basic to get a token, bearer tokens for the rest.
+
+Only the ``Authorization`` header counts. A browser's session cookie never
+authenticates an API request, so a page on another site cannot make a signed-in
+browser write through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import g, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from microblog.api import bp
+from microblog.api.errors import documents
+from microblog.api.tokens_store import user_for_token
+from microblog.extensions import db
+from microblog.models import User
+from microblog.passwords import verify_password
+
+F = TypeVar("F", bound=Callable[..., Any])
+REALM = "microblog API"
+BASIC_SECURITY: list[dict[str, list[str]]] = [{"basicAuth": []}]
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def challenge(scheme: str, message: str, error: str | None = None) -> Unauthorized:
+    parameters: dict[str, str | None] = {"realm": REALM}
+    if error:
+        parameters["error"] = error
+    return Unauthorized(message, www_authenticate=WWWAuthenticate(scheme, parameters))
+
+
+def bearer_token() -> str | None:
+    """The token from ``Authorization: Bearer ...``, if that is what was sent."""
+    credentials = request.authorization
+    if credentials is None or credentials.type != "bearer":
+        return None
+    return credentials.token or None
+
+
+def authenticate_bearer() -> User:
+    token = bearer_token()
+    if token is None:
+        raise challenge("Bearer", "Send a token: Authorization: Bearer <token>.")
+    user = user_for_token(token)
+    if user is None:
+        raise challenge("Bearer", "The token is invalid or expired.", "invalid_token")
+    return user
+
+
+def authenticate_basic() -> User:
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic":
+        raise challenge("Basic", "Send your username and password with HTTP Basic.")
+    username = credentials.username or ""
+    user = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.username) == username.lower())
+    )
+    if user is None:
+        verify_password(None, credentials.password or "")  # same time as a miss
+    elif user.check_password(credentials.password or ""):
+        return user
+    raise challenge("Basic", "Invalid username or password.")
+
+
+def current_api_user() -> User:
+    """The user the current API request authenticated as."""
+    user: User = g.api_user
+    return user
+
+
+def token_auth(view: F) -> F:
+    """Require a valid bearer token."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.api_user = authenticate_bearer()
+        return view(*args, **kwargs)
+
+    documented = bp.doc(security=BEARER_SECURITY)(wrapper)
+    return documents(401)(documented)
+
+
+def basic_auth(view: F) -> F:
+    """Require a username and password (HTTP Basic)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.api_user = authenticate_basic()
+        return view(*args, **kwargs)
+
+    documented = bp.doc(security=BASIC_SECURITY)(wrapper)
+    return documents(401)(documented)

@@ -1,0 +1,51 @@
+"""Bearer tokens: random, stored only as SHA-256, expiring, revocable."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from microblog.extensions import db
+from microblog.models import Token, User, utcnow
+
+# A stolen token is worth a day at most; clients ask for a new one with Basic.
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=24)
+
+
+def token_lifetime() -> timedelta:
+    seconds = current_app.config.get("API_TOKEN_LIFETIME")
+    return timedelta(seconds=seconds) if seconds else DEFAULT_TOKEN_LIFETIME
+
+
+def issue_token(user: User) -> tuple[str, datetime]:
+    """Store a new token for ``user``; return the secret (shown once) and expiry."""
+    now = utcnow()
+    # Expired tokens of this user are useless: clear them out while we are here.
+    db.session.execute(
+        sa.delete(Token).where(Token.user_id == user.id, Token.expires_at <= now)
+    )
+    secret = secrets.token_urlsafe(32)
+    expires_at = now + token_lifetime()
+    db.session.add(
+        Token(token_hash=Token.hash(secret), user=user, expires_at=expires_at)
+    )
+    db.session.commit()
+    return secret, expires_at
+
+
+def user_for_token(secret: str) -> User | None:
+    """The owner of a live token, in one statement."""
+    return db.session.scalar(
+        sa.select(User)
+        .join(Token, Token.user_id == User.id)
+        .where(Token.token_hash == Token.hash(secret), Token.expires_at > utcnow())
+    )
+
+
+def revoke_token(secret: str) -> None:
+    """Delete the token so it stops working at once."""
+    db.session.execute(sa.delete(Token).where(Token.token_hash == Token.hash(secret)))
+    db.session.commit()
