@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 import marshmallow as ma
 from flask import request
 from flask.typing import ResponseValue
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType, default_exceptions
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    UnsupportedMediaType,
+    default_exceptions,
+)
 from werkzeug.http import HTTP_STATUS_CODES
 
 from microblog.api import bp
@@ -101,6 +106,8 @@ def json_body(schema: type[ma.Schema]) -> Callable[[F], F]:
                 raise UnsupportedMediaType(
                     "Send the body as JSON with Content-Type: application/json."
                 )
+            if not request.get_data(cache=True).strip():
+                raise BadRequest("The body is empty; send a JSON object.")
             return parsed(*args, **kwargs)
 
         return documents(400, 413, 415)(checked)  # type: ignore[return-value]

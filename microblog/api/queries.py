@@ -14,15 +14,20 @@ def users_with_counts() -> sa.Select[User, int, int, int]:
     follower_count = (
         sa.select(sa.func.count())
         .where(followers.c.followed_id == User.id)
+        .correlate(User)
         .scalar_subquery()
     )
     following_count = (
         sa.select(sa.func.count())
         .where(followers.c.follower_id == User.id)
+        .correlate(User)
         .scalar_subquery()
     )
     post_count = (
-        sa.select(sa.func.count()).where(Post.user_id == User.id).scalar_subquery()
+        sa.select(sa.func.count())
+        .where(Post.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
     )
     return sa.select(User, follower_count, following_count, post_count).order_by(
         User.id
