@@ -23,4 +23,12 @@ def init_app(app: Flask) -> None:
     build_api(app).register_blueprint(bp, url_prefix="/api")
 
 
-from microblog.api import errors, follows, openapi, posts, tokens, users  # noqa: E402,F401
+from microblog.api import (  # noqa: E402,F401
+    errors,
+    follows,
+    ids,
+    openapi,
+    posts,
+    tokens,
+    users,
+)

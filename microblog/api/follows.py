@@ -12,11 +12,9 @@ from microblog.api.errors import documents, fail
 from microblog.api.pages import collection
 from microblog.api.queries import followed_by, followers_of
 from microblog.api.representations import user_row_document
-from microblog.api.schemas import MAX_ID, USER_ID, PageArgsSchema, UserPageSchema
+from microblog.api.schemas import PageArgsSchema, UserPageSchema
 from microblog.extensions import db
 from microblog.models import User
-
-TARGET_ID = f"<int(min=1, max={MAX_ID}):target_id>"
 
 
 def require_user(user_id: int) -> User:
@@ -40,7 +38,7 @@ def require_self(user_id: int) -> User:
     return caller
 
 
-@bp.route(f"/users/{USER_ID}/followers", methods=["GET"])
+@bp.route("/users/<int:user_id>/followers", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.arguments(PageArgsSchema, location="query")
@@ -57,7 +55,7 @@ def list_followers(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     )
 
 
-@bp.route(f"/users/{USER_ID}/following", methods=["GET"])
+@bp.route("/users/<int:user_id>/following", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.arguments(PageArgsSchema, location="query")
@@ -74,7 +72,7 @@ def list_following(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     )
 
 
-@bp.route(f"/users/{USER_ID}/following/{TARGET_ID}", methods=["POST"])
+@bp.route("/users/<int:user_id>/following/<int:target_id>", methods=["POST"])
 @token_auth
 @documents(403, 404, 422)
 @bp.response(204)
@@ -88,7 +86,7 @@ def follow(user_id: int, target_id: int) -> None:
         db.session.commit()
 
 
-@bp.route(f"/users/{USER_ID}/following/{TARGET_ID}", methods=["DELETE"])
+@bp.route("/users/<int:user_id>/following/<int:target_id>", methods=["DELETE"])
 @token_auth
 @documents(403, 404)
 @bp.response(204)

@@ -14,8 +14,6 @@ from microblog.api.follows import require_user_exists
 from microblog.api.pages import collection
 from microblog.api.representations import post_document
 from microblog.api.schemas import (
-    MAX_ID,
-    USER_ID,
     IdempotencyHeaderSchema,
     PageArgsSchema,
     PostCreateSchema,
@@ -25,8 +23,6 @@ from microblog.api.schemas import (
 from microblog.extensions import db
 from microblog.main.posting import create_post
 from microblog.models import Post, User
-
-POST_ID = f"<int(min=1, max={MAX_ID}):post_id>"
 
 
 def first_column(row: Any) -> dict[str, Any]:
@@ -42,7 +38,7 @@ def timeline(args: dict[str, Any]) -> dict[str, Any]:
     return collection(current_api_user().following_posts(), args, first_column)
 
 
-@bp.route(f"/users/{USER_ID}/posts", methods=["GET"])
+@bp.route("/users/<int:user_id>/posts", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.arguments(PageArgsSchema, location="query")
@@ -59,7 +55,7 @@ def list_user_posts(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     return collection(posts, args, first_column, user_id=user_id)
 
 
-@bp.route(f"/posts/{POST_ID}", methods=["GET"])
+@bp.route("/posts/<int:post_id>", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.response(200, PostSchema)

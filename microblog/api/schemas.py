@@ -195,9 +195,3 @@ class PostPageSchema(ma.Schema):
     items = fields.List(fields.Nested(PostSchema), required=True)
     meta = fields.Nested(PageMetaSchema, data_key="_meta", required=True)
     links = fields.Nested(PageLinksSchema, data_key="_links", required=True)
-
-
-# Ids beyond a 32-bit integer match no route (404) instead of overflowing the
-# database's integer column.
-MAX_ID = 2**31 - 1
-USER_ID = f"<int(min=1, max={MAX_ID}):user_id>"

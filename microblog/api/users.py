@@ -15,7 +15,6 @@ from microblog.api.pages import collection
 from microblog.api.queries import users_with_counts
 from microblog.api.representations import user_document, user_row_document
 from microblog.api.schemas import (
-    USER_ID,
     PageArgsSchema,
     UserCreateSchema,
     UserPageSchema,
@@ -75,7 +74,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@bp.route(f"/users/{USER_ID}", methods=["GET"])
+@bp.route("/users/<int:user_id>", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.response(200, UserSchema)
@@ -100,7 +99,7 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, st
     return document, 201, {"Location": document["links"]["self"]}
 
 
-@bp.route(f"/users/{USER_ID}", methods=["PUT"])
+@bp.route("/users/<int:user_id>", methods=["PUT"])
 @token_auth
 @documents(403, 404, 409)
 @json_body(UserUpdateSchema)

@@ -1,0 +1,225 @@
+"""schemathesis fuzzes the API from its own OpenAPI document.
+
+A real gunicorn serves the app on a throwaway PostgreSQL database. Every
+operation gets a bounded number of generated requests, valid and invalid, sent
+with real credentials; then a stateful run follows the document's links
+(register, sign in, post, read back). Each response must not be a server error,
+must have a documented status, content type and headers, and must match its
+schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from microblog import create_app
+from microblog.api.tokens_store import issue_token
+from microblog.config import normalise_database_url
+from microblog.extensions import db
+from microblog.models import User
+from tests import conftest
+from tests.processes import find_program, free_port, skip_or_fail, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "fuzzing-password-1"
+# Bounded: about a minute on two shared cores.
+EXAMPLES_PER_OPERATION = 25
+STATEFUL_RUNS = 15
+STATEFUL_STEPS = 8
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@dataclass
+class LiveApi:
+    """gunicorn serving the app, plus a way to mint tokens for its users."""
+
+    base_url: str
+    database_url: str
+    user_ids: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, int] = field(default_factory=dict)
+    _app: Any = None
+
+    def user(self, name: str) -> User:
+        """The seeded user (by id: fuzzed PUTs may rename it)."""
+        user = db.session.get(User, self.user_ids[name])
+        assert user is not None
+        return user
+
+    def token(self, name: str) -> str:
+        with self.app_context():
+            secret, _ = issue_token(self.user(name))
+        return secret
+
+    def basic(self, name: str) -> str:
+        with self.app_context():
+            username = self.user(name).username
+        pair = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+        return f"Basic {pair}"
+
+    def app_context(self) -> Any:
+        if self._app is None:
+            self._app = create_app(conftest.test_config(self.database_url))
+        return self._app.app_context()
+
+    def close(self) -> None:
+        if self._app is not None:
+            with self._app.app_context():
+                db.engine.dispose()
+
+
+def gunicorn_env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_hex(32),
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def run_checked(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def live_api(postgres, tmp_path_factory) -> Iterator[LiveApi]:
+    """A migrated PostgreSQL database served by gunicorn on a free loopback port."""
+    if (
+        find_program("gunicorn") is None
+        and not (Path(sys.prefix) / "bin/gunicorn").exists()
+    ):
+        skip_or_fail("gunicorn not installed (pip install -r requirements.txt)")
+    database_url = postgres.new_database()
+    env = gunicorn_env(database_url)
+    bindir = Path(sys.executable).parent
+    run_checked([str(bindir / "flask"), "--app", "microblog", "db", "upgrade"], env)
+    port = free_port()
+    folder = tmp_path_factory.mktemp("gunicorn")
+    config = folder / "gunicorn.conf.py"
+    config.write_text(f'bind = ["127.0.0.1:{port}"]\nworkers = 2\n')
+    log = (folder / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [str(bindir / "gunicorn"), "--config", str(config), "microblog:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base_url}/healthz", process=server)
+        api = LiveApi(base_url, normalise_database_url(database_url))
+        seed_users(api)
+        yield api
+        api.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        print((folder / "gunicorn.log").read_text(errors="replace")[-3000:])
+
+
+def seed_users(api: LiveApi) -> None:
+    """Two users through the API itself, one following the other, with posts."""
+    for name in ("fuzzer", "friend"):
+        body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+        response = requests.post(f"{api.base_url}/api/users", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        api.user_ids[name] = response.json()["id"]
+    headers = {"Authorization": f"Bearer {api.token('friend')}"}
+    for number in range(3):
+        requests.post(
+            f"{api.base_url}/api/posts",
+            json={"body": f"seed {number}"},
+            headers=headers,
+            timeout=10,
+        ).raise_for_status()
+
+
+def auth_headers(api: LiveApi, case: Any) -> dict[str, str]:
+    """Credentials the operation's security scheme asks for: Basic or a fresh token."""
+    security = case.operation.definition.raw.get("security") or []
+    schemes = {name for requirement in security for name in requirement}
+    if "basicAuth" in schemes:
+        return {"Authorization": api.basic("fuzzer")}
+    if "bearerAuth" in schemes:
+        # A fresh token per request: DELETE /api/tokens revokes the one it used.
+        return {"Authorization": f"Bearer {api.token('fuzzer')}"}
+    return {}
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
+def schema(live_api: LiveApi) -> Any:
+    return schemathesis.openapi.from_url(f"{live_api.base_url}/api/openapi.json")
+
+
+def fuzz_operation(api: LiveApi, operation: Any, mode: GenerationMode) -> None:
+    key = f"{operation.label} ({mode.value})"
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @FUZZ_SETTINGS
+    def run(case: Any) -> None:
+        api.cases[key] = api.cases.get(key, 0) + 1
+        case.call_and_validate(
+            base_url=api.base_url, headers=auth_headers(api, case), checks=CHECKS
+        )
+
+    run()
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_operation_survives_fuzzing(live_api, schema, mode):
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 14
+    failures = []
+    for operation in operations:
+        try:
+            fuzz_operation(live_api, operation, mode)
+        except Exception as error:  # gather every operation's failures, then report
+            failures.append(f"{operation.label}: {error}")
+    total = sum(live_api.cases.values())
+    print(f"schemathesis ran {total} cases ({mode.value}): {live_api.cases}")
+    assert not failures, "\n\n".join(failures)
