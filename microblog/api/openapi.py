@@ -44,7 +44,7 @@ HEADERS = {
 
 
 class CommonResponsesPlugin(BasePlugin):
-    """Responses any operation can give: 429 from the rate limiter."""
+    """Every operation: an operationId, and 429 from the rate limiter."""
 
     def operation_helper(
         self,
@@ -52,8 +52,12 @@ class CommonResponsesPlugin(BasePlugin):
         operations: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        rule = kwargs.get("rule")
         for operation in (operations or {}).values():
             operation.setdefault("responses", {})["429"] = "TOO_MANY_REQUESTS"
+            if rule is not None:
+                # One view per route and method: its name is a stable, unique id.
+                operation.setdefault("operationId", rule.endpoint.rpartition(".")[2])
 
 
 class MicroblogApi(Api):

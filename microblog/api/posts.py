@@ -11,6 +11,7 @@ from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
 from microblog.api.follows import require_user_exists
+from microblog.api.links import BODY_ID, links
 from microblog.api.pages import collection
 from microblog.api.representations import post_document
 from microblog.api.schemas import (
@@ -31,6 +32,7 @@ def first_column(row: Any) -> dict[str, Any]:
 
 @bp.route("/posts", methods=["GET"])
 @token_auth
+@links(200, GetFirstPost=("get_post", {"post_id": "$response.body#/items/0/id"}))
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, PostPageSchema)
 def timeline(args: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +82,11 @@ def earlier_post(author: User, key: str | None) -> Post | None:
 @bp.route("/posts", methods=["POST"])
 @token_auth
 @documents(409)
+@links(
+    201,
+    GetPost=("get_post", {"post_id": BODY_ID}),
+    GetAuthor=("get_user", {"user_id": "$response.body#/author/id"}),
+)
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @json_body(PostCreateSchema)
 @bp.response(201, PostSchema, headers={"Location": {"schema": {"type": "string"}}})

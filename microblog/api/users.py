@@ -11,6 +11,7 @@ from wtforms.validators import ValidationError
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
+from microblog.api.links import user_links
 from microblog.api.pages import collection
 from microblog.api.queries import users_with_counts
 from microblog.api.representations import user_document, user_row_document
@@ -77,6 +78,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/users/<int:user_id>", methods=["GET"])
 @token_auth
 @documents(404)
+@user_links(200)
 @bp.response(200, UserSchema)
 def get_user(user_id: int) -> dict[str, Any]:
     """One user with follower, following and post counts."""
@@ -85,6 +87,7 @@ def get_user(user_id: int) -> dict[str, Any]:
 
 @bp.route("/users", methods=["POST"])
 @documents(409)
+@user_links(201)
 @json_body(UserCreateSchema)
 @bp.response(201, UserSchema, headers={"Location": {"schema": {"type": "string"}}})
 def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
