@@ -14,10 +14,11 @@ from tests.conftest import PASSWORD, make_user
 @pytest.fixture
 def csrf_app(app):
     """The same database, with CSRF protection switched on as in production."""
-    config = conftest.test_config(
+    config = conftest.app_config(
         app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True
     )
     protected = create_app(config)
+    protected.test_client_class = conftest.IsolatedClient
     with protected.app_context():
         yield protected
         db.session.remove()

@@ -90,7 +90,7 @@ class LiveApi:
 
     def app_context(self) -> Any:
         if self._app is None:
-            self._app = create_app(conftest.test_config(self.database_url))
+            self._app = create_app(conftest.app_config(self.database_url))
         return self._app.app_context()
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,11 +18,11 @@ ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "415", "422", "429"}
 @pytest.fixture(scope="module")
 def api_app() -> Flask:
     """An app whose routes and document are read; no database is touched."""
-    return create_app(conftest.test_config("sqlite://"))
+    return create_app(conftest.app_config("sqlite://"))
 
 
 @pytest.fixture(scope="module")
-def document(api_app: Flask) -> dict:
+def document(api_app: Flask) -> dict[str, Any]:
     response = api_app.test_client().get("/api/openapi.json")
     assert response.status_code == 200
     assert response.is_json
@@ -29,17 +30,17 @@ def document(api_app: Flask) -> dict:
 
 
 def routes_under_api(app: Flask) -> set[tuple[str, str]]:
-    found = set()
+    found: set[tuple[str, str]] = set()
     for rule in app.url_map.iter_rules():
         if not (rule.rule == "/api" or rule.rule.startswith("/api/")):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        for method in rule.methods - IGNORED_METHODS:
+        for method in (rule.methods or set()) - IGNORED_METHODS:
             found.add((path, method.lower()))
     return found
 
 
-def documented(document: dict) -> set[tuple[str, str]]:
+def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {
         (path, method)
         for path, item in document["paths"].items()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from microblog.extensions import db
 from microblog.models import Post, utcnow
 from tests.api_support import bearer, error_of
-from tests.conftest import make_post, make_user
+from tests.conftest import fresh, make_post, make_user
 
 
 def test_timeline_shows_own_and_followed_posts_newest_first(client):
@@ -58,6 +58,7 @@ def test_repeated_idempotency_key_returns_the_first_post(client):
     again = client.post("/api/posts", json={"body": "once"}, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json() == again.get_json()
+    fresh()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 1
 
 
@@ -95,6 +96,7 @@ def test_invalid_post_bodies_are_422_naming_body(client):
         response = client.post("/api/posts", json=data, headers=headers)
         assert response.status_code == 422, data
         assert "body" in error_of(response)["errors"]
+    fresh()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from microblog.extensions import db
 from tests.api_support import bearer
-from tests.conftest import count_queries, make_post, make_user
+from tests.conftest import count_queries, fresh, make_post, make_user
 
 ROWS = 12
 
@@ -47,7 +47,7 @@ def test_collection_statements_do_not_grow_with_page_size(
     path = template.format(id=crowd.id)
     counts = {}
     for per_page in (1, 10):
-        db.session.expire_all()
+        fresh()
         with count_queries(app) as log:
             response = client.get(f"{path}?per_page={per_page}", headers=headers)
         assert response.status_code == 200
@@ -64,7 +64,7 @@ def test_single_resources_cost_two_statements(app, client, crowd, template, budg
     headers = bearer(crowd)
     post = make_post(crowd, "mine")
     path = template.format(id=crowd.id, post=post.id)
-    db.session.expire_all()
+    fresh()
     with count_queries(app) as log:
         assert client.get(path, headers=headers).status_code == 200
     assert log.count == budget

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from microblog.extensions import db
 from microblog.models import Token, utcnow
 from tests.api_support import bearer, error_of
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, fresh, make_user
 
 
 def test_basic_credentials_get_a_token_that_is_stored_only_hashed(client):
@@ -18,6 +18,7 @@ def test_basic_credentials_get_a_token_that_is_stored_only_hashed(client):
     assert response.status_code == 200
     secret = response.get_json()["token"]
     assert len(secret) >= 43
+    fresh()
     stored = db.session.scalars(sa.select(Token.token_hash)).all()
     assert stored == [Token.hash(secret)]
     assert secret not in stored
@@ -49,6 +50,7 @@ def test_wrong_password_unknown_user_and_no_credentials_are_401_with_challenge(
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Basic ")
         error_of(response)
+    fresh()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Token)) == 0
 
 
@@ -99,6 +101,7 @@ def test_a_new_token_clears_the_users_expired_ones(client):
     db.session.execute(sa.update(Token).values(expires_at=utcnow()))
     db.session.commit()
     client.post("/api/tokens", auth=("alice", PASSWORD))
+    fresh()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Token)) == 1
 
 

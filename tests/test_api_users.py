@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from microblog.extensions import db
 from microblog.models import User
 from tests.api_support import bearer, error_of
-from tests.conftest import PASSWORD, make_post, make_user
+from tests.conftest import PASSWORD, fresh, make_post, make_user
 
 NEW_USER = {"username": "carol", "email": "Carol@Example.com", "password": PASSWORD}
 
@@ -100,6 +100,7 @@ def test_register_creates_user_with_location(client):
     assert body["email"] == "carol@example.com"
     assert body["about_me"] == "Hi"
     assert "password" not in body
+    fresh()
     carol = db.session.scalar(sa.select(User).where(User.username == "carol"))
     assert carol is not None and carol.check_password(PASSWORD)
     assert client.post("/api/tokens", auth=("carol", PASSWORD)).status_code == 200
@@ -178,7 +179,7 @@ def test_update_own_account(client):
         "alicia@example.com",
         "New",
     )
-    db.session.expire_all()
+    fresh()
     assert db.session.get(User, alice.id).username == "alicia"
 
 
@@ -208,7 +209,7 @@ def test_update_someone_else_is_403_and_unknown_is_404(client):
     error_of(response)
     response = client.put("/api/users/999999", json={"about_me": "x"}, headers=headers)
     assert response.status_code == 404
-    db.session.expire_all()
+    fresh()
     assert db.session.get(User, bob.id).about_me is None
 
 
