@@ -31,6 +31,16 @@ def submitted(field: str) -> str:
     return "account:" + value.strip().lower()[:254]
 
 
+def submitted_json(field: str) -> str:
+    """The account a JSON body names (the API's registration)."""
+    try:
+        data = request.get_json(silent=True)
+    except HTTPException:  # oversized body: the view answers that
+        return "account:"
+    value = data.get(field) if isinstance(data, dict) else None
+    return "account:" + (value.strip().lower()[:254] if isinstance(value, str) else "")
+
+
 def basic_auth_username() -> str:
     """The account an API client names in HTTP Basic credentials."""
     credentials = request.authorization
@@ -79,6 +89,14 @@ LIMITS = (
         per_address="5/minute;20/hour",
         per_account="3/hour",
         account=lambda: submitted("email"),
+    ),
+    # The API's registration: the same limits as the form's.
+    EndpointLimits(
+        "POST",
+        "/api/users",
+        per_address="5/minute;20/hour",
+        per_account="3/hour",
+        account=lambda: submitted_json("email"),
     ),
     EndpointLimits(
         "POST",
