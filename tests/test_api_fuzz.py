@@ -212,7 +212,18 @@ STATEFUL_SETTINGS = settings(
 
 @pytest.fixture(scope="module")
 def schema(live_api: LiveApi) -> Any:
-    return schemathesis.openapi.from_url(f"{live_api.base_url}/api/openapi.json")
+    """The document as the live server serves it.
+
+    Loaded from the fetched JSON rather than with ``from_url``, which leaves
+    out the operation that serves the document; here it is fuzzed like the rest.
+    """
+    url = f"{live_api.base_url}/api/openapi.json"
+    document = requests.get(url, timeout=10).json()
+    return schemathesis.openapi.from_dict(document)
+
+
+def has_inputs(operation: Any) -> bool:
+    return bool(list(operation.iter_parameters()) or len(operation.body))
 
 
 def fuzz_operation(api: LiveApi, operation: Any, mode: GenerationMode) -> None:
@@ -232,9 +243,18 @@ def fuzz_operation(api: LiveApi, operation: Any, mode: GenerationMode) -> None:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_survives_fuzzing(live_api, schema, mode, record_property):
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 14
+    assert len(operations) == len(
+        [
+            m
+            for item in schema.raw_schema["paths"].values()
+            for m in item
+            if m != "parameters"
+        ]
+    )
     failures = []
     for operation in operations:
+        if mode == GenerationMode.NEGATIVE and not has_inputs(operation):
+            continue  # nothing to make invalid (the document itself)
         try:
             fuzz_operation(live_api, operation, mode)
         except Exception as error:  # gather every operation's failures, then report
