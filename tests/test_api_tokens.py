@@ -139,3 +139,11 @@ def test_a_session_cookie_never_authenticates_the_api(client, auth):
         client.put(f"/api/users/{alice.id}", json={"about_me": "x"}).status_code == 401
     )
     assert client.delete("/api/tokens").status_code == 401
+
+
+def test_credentials_no_database_could_store_are_just_wrong(client):
+    make_user("alice")
+    for username in ("ali\x00ce", "ålice", "alice\n", "a" * 300):
+        response = client.post("/api/tokens", auth=(username, PASSWORD))
+        assert response.status_code == 401, repr(username)
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")

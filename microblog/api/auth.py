@@ -7,6 +7,7 @@ browser write through the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -19,8 +20,9 @@ from werkzeug.exceptions import Unauthorized
 from microblog.api import bp
 from microblog.api.errors import documents
 from microblog.api.tokens_store import user_for_token
+from microblog.auth.forms import USERNAME_PATTERN
 from microblog.extensions import db
-from microblog.models import User
+from microblog.models import USERNAME_MAX, User
 from microblog.passwords import verify_password
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,9 +61,13 @@ def authenticate_basic() -> User:
     if credentials is None or credentials.type != "basic":
         raise challenge("Basic", "Send your username and password with HTTP Basic.")
     username = credentials.username or ""
-    user = db.session.scalar(
-        sa.select(User).where(sa.func.lower(User.username) == username.lower())
-    )
+    user = None
+    # Only a name registration could accept reaches the database: a NUL, say,
+    # would fail on PostgreSQL and be cut short by SQLite, matching someone else.
+    if len(username) <= USERNAME_MAX and re.fullmatch(USERNAME_PATTERN, username):
+        user = db.session.scalar(
+            sa.select(User).where(sa.func.lower(User.username) == username.lower())
+        )
     if user is None:
         verify_password(None, credentials.password or "")  # same time as a miss
     elif user.check_password(credentials.password or ""):
