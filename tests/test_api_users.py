@@ -241,3 +241,12 @@ def test_unknown_api_path_is_404_json(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     error_of(response)
+
+
+def test_an_address_that_grows_past_the_limit_when_normalised_is_422(client):
+    # "İ" lower-cases to two characters: 120 characters in, 122 once normalised.
+    address = "İİ" + "a" * 106 + "@example.com"
+    assert (len(address), len(address.lower())) == (120, 122)
+    response = client.post("/api/users", json={**NEW_USER, "email": address})
+    assert response.status_code == 422
+    assert error_of(response)["errors"] == {"email": ["At most 120 characters."]}
