@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -110,3 +111,9 @@ def test_security_schemes_are_basic_and_bearer(document):
     assert tokens["post"]["security"] == [{"basicAuth": []}]
     assert tokens["delete"]["security"] == [{"bearerAuth": []}]
     assert "security" not in document["paths"]["/api/users"]["post"]
+
+
+def test_the_document_can_be_written_without_a_server(api_app, document):
+    result = api_app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == document
