@@ -42,7 +42,14 @@ from microblog.config import normalise_database_url
 from microblog.extensions import db
 from microblog.models import User
 from tests import conftest
-from tests.processes import find_program, free_port, skip_or_fail, wait_for_http
+from tests.processes import (
+    BackgroundServer,
+    free_port,
+    port_open,
+    private_dir,
+    skip_or_fail,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -121,43 +128,35 @@ def run_checked(command: list[str], env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_api(postgres, tmp_path_factory) -> Iterator[LiveApi]:
+def live_api(postgres) -> Iterator[LiveApi]:
     """A migrated PostgreSQL database served by gunicorn on a free loopback port."""
-    if (
-        find_program("gunicorn") is None
-        and not (Path(sys.prefix) / "bin/gunicorn").exists()
-    ):
+    bindir = Path(sys.executable).parent
+    if not (bindir / "gunicorn").exists():
         skip_or_fail("gunicorn not installed (pip install -r requirements.txt)")
     database_url = postgres.new_database()
     env = gunicorn_env(database_url)
-    bindir = Path(sys.executable).parent
     run_checked([str(bindir / "flask"), "--app", "microblog", "db", "upgrade"], env)
     port = free_port()
-    folder = tmp_path_factory.mktemp("gunicorn")
-    config = folder / "gunicorn.conf.py"
+    root = private_dir("microblog-api-fuzz-")
+    config = root / "gunicorn.conf.py"
     config.write_text(
         f'bind = ["127.0.0.1:{port}"]\nworkers = 2\ngraceful_timeout = 2\n'
     )
-    log = (folder / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [str(bindir / "gunicorn"), "--config", str(config), "microblog:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [str(bindir / "gunicorn"), "--config", str(config)]
+    command += ["--chdir", str(ROOT), "microblog:create_app()"]
+    # BackgroundServer stops it even if this test run is killed.
+    server = BackgroundServer("gunicorn", root, command, env=env)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{base_url}/healthz", process=server)
+        server.wait_ready(lambda: port_open(port))
+        wait_for_http(f"{base_url}/healthz", process=server.process)
         api = LiveApi(base_url, normalise_database_url(database_url))
         seed_users(api)
         yield api
         api.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-        print((folder / "gunicorn.log").read_text(errors="replace")[-3000:])
+        print(server.log_tail())
+        server.stop()
 
 
 def seed_users(api: LiveApi) -> None:
