@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from microblog.extensions import db
 from tests.api_support import bearer, error_of
 from tests.conftest import make_user
 
@@ -32,8 +33,6 @@ def test_follow_twice_changes_nothing(client):
 def test_unfollow(client):
     alice, bob = make_user("alice"), make_user("bob")
     alice.follow(bob)
-    from microblog.extensions import db
-
     db.session.commit()
     headers = bearer(alice)
     path = f"/api/users/{alice.id}/following/{bob.id}"
@@ -92,8 +91,6 @@ def test_follower_list_pages_carry_user_id_in_links(client):
     for number in range(3):
         fan = make_user(f"fan{number}")
         fan.follow(alice)
-    from microblog.extensions import db
-
     db.session.commit()
     body = client.get(
         f"/api/users/{alice.id}/followers?per_page=2", headers=bearer(alice)

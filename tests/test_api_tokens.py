@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -30,8 +30,6 @@ def test_token_expires_a_day_later_in_utc_iso_8601(client):
     body = client.post("/api/tokens", auth=("alice", PASSWORD)).get_json()
     expires = body["expires_at"]
     assert expires.endswith("+00:00")
-    from datetime import datetime
-
     delta = datetime.fromisoformat(expires) - before
     assert timedelta(hours=23, minutes=59) < delta <= timedelta(hours=24, seconds=5)
 
@@ -89,8 +87,6 @@ def test_token_lifetime_is_configurable(app, client):
     app.config["API_TOKEN_LIFETIME"] = 60
     make_user("alice")
     body = client.post("/api/tokens", auth=("alice", PASSWORD)).get_json()
-    from datetime import datetime
-
     delta = datetime.fromisoformat(body["expires_at"]) - utcnow()
     assert timedelta(seconds=50) < delta <= timedelta(seconds=60)
 
