@@ -1,0 +1,49 @@
+"""Scenario 1: every instance restarted in turn (SIGTERM) while users post."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.resilience.cluster import Cluster, InstanceSettings
+from tests.resilience.conftest import AppDatabase
+from tests.resilience.report import Row, add_row
+from tests.resilience.support import PASSWORD, stored_posts, wait_for_traffic
+from tests.resilience.traffic import TrafficPlan, running_traffic
+
+pytestmark = [pytest.mark.resilience, pytest.mark.slow]
+
+
+def test_rolling_restart_fails_no_request_and_loses_no_post(
+    app_database: AppDatabase, start_cluster: Callable[[InstanceSettings], Cluster]
+) -> None:
+    cluster = start_cluster(InstanceSettings(app_database.url))
+    plan = TrafficPlan(users=app_database.users, password=PASSWORD)
+    restarted = []
+    with running_traffic(cluster.url, plan) as traffic:
+        wait_for_traffic(traffic, 100)
+        for instance in cluster.instances:
+            first_pid = instance.pid
+            assert instance.terminate() == 0, instance.log_tail()
+            instance.start()
+            restarted.append(first_pid != instance.pid)
+            # The fresh instance takes its share before the next one goes.
+            wait_for_traffic(traffic, 100)
+    tally = traffic.tally
+    found, rows = stored_posts(app_database.url, tally.acknowledged)
+    add_row(
+        Row(
+            "1 rolling restart (SIGTERM x3)",
+            tally.requests,
+            len(tally.failures()),
+            len(tally.acknowledged),
+            found,
+        )
+    )
+    assert traffic.errors == []
+    assert all(restarted)
+    assert tally.failures() == []
+    assert len(tally.acknowledged) > 0
+    assert found == rows == len(tally.acknowledged)
+    assert cluster.written_files() == []
