@@ -4,6 +4,7 @@
 #   make test   lint + the whole test suite
 #   make lint   ruff check, ruff format --check, mypy
 #   make e2e    the browser tests only
+#   make resilience  three instances behind nginx under faults (also in make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -15,10 +16,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app microblog
 HOST_PORT := 127.0.0.1:8000
 
-.PHONY: help run test lint e2e
+.PHONY: help run test lint e2e resilience
 
 help:
-	@echo "make run | make test | make lint | make e2e"
+	@echo "make run | make test | make lint | make e2e | make resilience"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +63,7 @@ test: lint
 e2e: $(VENV)/.installed-dev
 	$(COMPILE_TRANSLATIONS)
 	$(BIN)/pytest -m e2e
+
+# RESILIENCE_SOAK_SECONDS sets the soak's length (default 60).
+resilience: $(VENV)/.installed-dev
+	$(BIN)/pytest -m resilience

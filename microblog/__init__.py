@@ -54,10 +54,11 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from microblog import i18n
+    from microblog import i18n, sessions_teardown
     from microblog.extensions import csrf, db, login, migrate
 
     db.init_app(app)
+    sessions_teardown.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login.init_app(app)
     csrf.init_app(app)

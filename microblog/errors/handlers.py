@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseValue
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -17,6 +18,8 @@ from microblog.extensions import db
 log = logging.getLogger(__name__)
 
 ResponseTuple = tuple[ResponseValue, int, dict[str, str]]
+# A database failover or restart takes seconds; tell clients when to come back.
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_json() -> bool:
@@ -29,8 +32,17 @@ def wants_json() -> bool:
     )
 
 
+def render_without_user(template: str, **context: Any) -> str:
+    """Render ``template`` without the app's context processors.
+
+    Flask-Login's processor puts ``current_user`` in every template, which
+    loads the signed-in user from the database: the very thing that is down.
+    """
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
 def error_response(
-    error: HTTPException, template: str = "errors/error.html"
+    error: HTTPException, template: str = "errors/error.html", standalone: bool = False
 ) -> ResponseTuple:
     status = error.code or 500
     headers = dict(error.get_headers())
@@ -42,9 +54,8 @@ def error_response(
         }
         return body, status, headers
     title, explanation = wording.describe(error)
-    page = render_template(
-        template, status=status, title=title, explanation=explanation
-    )
+    render = render_without_user if standalone else render_template
+    page = render(template, status=status, title=title, explanation=explanation)
     return page, status, headers
 
 
@@ -61,9 +72,13 @@ def handle_database_unavailable(error: DBAPIError) -> ResponseTuple:
     db.session.rollback()
     log.warning("database unavailable: %s", error.orig)
     return error_response(
-        ServiceUnavailable(_("The database is unavailable; please try again shortly.")),
+        ServiceUnavailable(
+            _("The database is unavailable; please try again shortly."),
+            retry_after=RETRY_AFTER_SECONDS,
+        ),
         # Standalone page: the normal layout would load the user from the database.
         template="errors/unavailable.html",
+        standalone=True,
     )
 
 

@@ -128,7 +128,9 @@ class AppInstance:
         self.process = subprocess.Popen(
             gunicorn_command(self.port),
             cwd=self.workdir,
-            env=self.settings.environment(),
+            # Temporary files would land in the working folder too, which
+            # must stay empty: the instance keeps no state of its own.
+            env={**self.settings.environment(), "TMPDIR": str(self.workdir)},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -224,7 +226,9 @@ pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log {root}/access.log;
+    # Which instance answered each request, for the balancing checks.
+    log_format upstreams '$status $request_method $upstream_addr $upstream_status';
+    access_log {root}/access.log upstreams;
     client_body_temp_path {root}/body;
     proxy_temp_path {root}/proxy;
     fastcgi_temp_path {root}/fastcgi;
@@ -292,6 +296,12 @@ class Balancer:
         except Exception:
             return False
 
+    def upstream_log(self) -> list[list[str]]:
+        """Per request: status, method, instances tried and their statuses."""
+        log = self.server.root / "access.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line.split(" ", 3) for line in lines]
+
     def stop(self) -> None:
         """Stop nginx quickly and delete its folder."""
         self.server.stop(signal.SIGTERM)
@@ -324,6 +334,12 @@ class Cluster:
             self.balancer.stop()
         for instance in self.instances:
             instance.stop()
+
+    def log_tail(self, chars: int = 6000) -> str:
+        """The end of every instance's log, for failure messages."""
+        return "\n".join(
+            f"--- {i.name} ---\n{i.log_tail(chars)}" for i in self.instances
+        )
 
     def written_files(self) -> list[Path]:
         """Files any instance wrote into its working folder."""

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from tests.processes import require_program
-from tests.resilience.cluster import Cluster, InstanceSettings
+from tests.resilience.cluster import PROJECT_ROOT, SECRET_KEY, Cluster, InstanceSettings
 from tests.resilience.report import ROWS, format_table
 from tests.resilience.support import prepare_database
 from tests.servers import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def compiled_translations() -> None:
+    """Compile the message catalogs, as every build does before the app starts."""
+    command = [sys.executable, "-m", "flask", "--app", "microblog"]
+    subprocess.run(
+        [*command, "translate", "compile"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "FLASK_SKIP_DOTENV": "1", "SECRET_KEY": SECRET_KEY},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @dataclass(frozen=True)
@@ -28,7 +45,9 @@ def app_database(postgres: PostgresServer) -> AppDatabase:
 
 
 @pytest.fixture
-def start_cluster() -> Iterator[Callable[[InstanceSettings], Cluster]]:
+def start_cluster(
+    compiled_translations: None,
+) -> Iterator[Callable[[InstanceSettings], Cluster]]:
     """Start three instances and nginx; everything is stopped after the test."""
     require_program("nginx", "nginx")
     clusters: list[Cluster] = []

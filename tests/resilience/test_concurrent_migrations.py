@@ -100,7 +100,7 @@ def check_releases(
     revisions = migration_revisions()
     applied = {
         revision: sum(
-            f"Running upgrade " in output and f"-> {revision}," in output
+            "Running upgrade " in output and f"-> {revision}," in output
             for _, output in results
         )
         for revision in revisions
