@@ -223,7 +223,7 @@ NGINX_CONFIG = """\
 worker_processes 1;
 daemon off;
 pid {root}/nginx.pid;
-error_log {root}/error.log warn;
+error_log stderr warn;
 events {{ worker_connections 512; }}
 http {{
     # Which instance answered each request, for the balancing checks.
@@ -261,30 +261,64 @@ http {{
 
 
 class Balancer:
-    """nginx on a free loopback port in front of the instances."""
+    """nginx on a free loopback port in front of the instances.
+
+    Like a platform's router it can take an instance out of rotation before
+    the instance is stopped (``drain``) and put it back once it is ready
+    (``restore``): nginx reloads its configuration gracefully for that.
+    """
 
     def __init__(self, instances: list[AppInstance]) -> None:
         program = require_program("nginx", "nginx")
         self.port = free_port()
-        owner = "www-data" if os.geteuid() == 0 else None
-        root = private_dir("microblog-nginx-", owner=owner)
+        self.instances = instances
+        self.drained: set[str] = set()
+        self.owner = "www-data" if os.geteuid() == 0 else None
+        root = private_dir("microblog-nginx-", owner=self.owner)
+        self.config = root / "nginx.conf"
+        self.write_config(root)
+        command = [program, "-p", str(root), "-c", str(self.config), "-e", "stderr"]
+        with removed_on_error(root):
+            self.server = BackgroundServer("nginx", root, command)
+            self.server.wait_ready(self._answers)
+
+    def write_config(self, root: Path) -> None:
         servers = "\n".join(
-            f"        server 127.0.0.1:{instance.port} max_fails=1 fail_timeout=2s;"
-            for instance in instances
+            f"        server 127.0.0.1:{instance.port} max_fails=1 fail_timeout=2s"
+            + (" down;" if instance.name in self.drained else ";")
+            for instance in self.instances
         )
-        config = root / "nginx.conf"
-        config.write_text(
+        self.config.write_text(
             NGINX_CONFIG.format(
-                user=f"user {owner};" if owner else "",
+                user=f"user {self.owner};" if self.owner else "",
                 root=root,
                 port=self.port,
                 servers=servers,
             )
         )
-        command = [program, "-p", str(root), "-c", str(config), "-e", "stderr"]
-        with removed_on_error(root):
-            self.server = BackgroundServer("nginx", root, command)
-            self.server.wait_ready(self._answers)
+
+    def drain(self, instance: AppInstance) -> None:
+        """Send no new request to ``instance``; those under way finish."""
+        self.drained.add(instance.name)
+        self.reload()
+
+    def restore(self, instance: AppInstance) -> None:
+        """Route to ``instance`` again."""
+        self.drained.discard(instance.name)
+        self.reload()
+
+    def reload(self) -> None:
+        """Apply the configuration; return once the old nginx workers are gone."""
+        self.write_config(self.server.root)
+        master = self.server.process.pid
+        old_workers = set(child_pids(master))
+        os.kill(master, signal.SIGHUP)
+        wait_until(
+            lambda: not old_workers & set(child_pids(master)),
+            "nginx reload",
+            timeout=30,
+            process=self.server.process,
+        )
 
     @property
     def url(self) -> str:
@@ -340,10 +374,11 @@ class Cluster:
             instance.stop()
 
     def log_tail(self, chars: int = 6000) -> str:
-        """The end of every instance's log, for failure messages."""
-        return "\n".join(
-            f"--- {i.name} ---\n{i.log_tail(chars)}" for i in self.instances
-        )
+        """The end of nginx's and every instance's log, for failure messages."""
+        logs = [f"--- {i.name} ---\n{i.log_tail(chars)}" for i in self.instances]
+        if self.balancer is not None:
+            logs.append(f"--- nginx ---\n{self.balancer.server.log_tail()}")
+        return "\n".join(logs)
 
     def written_files(self) -> list[Path]:
         """Files any instance wrote into its working folder."""

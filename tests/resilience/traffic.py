@@ -77,6 +77,9 @@ class Browser:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        # A connection per request, so that an nginx reload, which closes
+        # idle kept-alive connections, never races a request on one.
+        headers["Connection"] = "close"
         if self.connection is None:
             self.connection = http.client.HTTPConnection(
                 self.host, self.port, timeout=REQUEST_TIMEOUT
