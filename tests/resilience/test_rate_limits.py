@@ -39,7 +39,6 @@ def failed_sign_ins(base_url: str, username: str) -> list[int]:
         token = browser.csrf_token("/auth/login")
         form = {"username": username, "password": "wrong-password", "csrf_token": token}
         statuses.append(browser.request("POST", "/auth/login", form).status)
-        browser.close()
     return statuses
 
 

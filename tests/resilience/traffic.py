@@ -9,7 +9,9 @@ resubmit does. Every request and every acknowledgement is recorded.
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import random
 import re
 import secrets
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from tests.processes import require_loopback
@@ -28,6 +31,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 # Longer than gunicorn's worker timeout: only a real hang gets this far.
 REQUEST_TIMEOUT = 30.0
 READ_PATHS = ("/", "/explore", "/user/{username}", "/explore?page=2")
+API_READ_PATHS = ("/api/posts", "/api/posts?page=2", "/api/users")
 
 
 class RequestFailed(Exception):
@@ -64,36 +68,46 @@ class Browser:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.cookies: dict[str, str] = {}
-        self.connection: http.client.HTTPConnection | None = None
+        # Set for an API client: it sends a bearer token instead of cookies.
+        self.bearer: str | None = None
 
     def request(
-        self, method: str, path: str, form: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        payload: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
-        """Send one request on a kept-alive connection; RequestFailed on no answer."""
-        headers = {"Accept": "text/html"}
+        """Send one request (a form or a JSON payload); RequestFailed on no answer."""
+        sent = {"Accept": "application/json" if self.bearer else "text/html"}
+        sent.update(headers or {})
+        if self.bearer:
+            sent["Authorization"] = f"Bearer {self.bearer}"
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
         if form is not None:
             body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if payload is not None:
+            body = json.dumps(payload)
+            sent["Content-Type"] = "application/json"
         # A connection per request, so that an nginx reload, which closes
         # idle kept-alive connections, never races a request on one.
-        headers["Connection"] = "close"
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(
-                self.host, self.port, timeout=REQUEST_TIMEOUT
-            )
+        sent["Connection"] = "close"
+        connection = http.client.HTTPConnection(
+            self.host, self.port, timeout=REQUEST_TIMEOUT
+        )
         try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
             text = response.read().decode(errors="replace")
         except (OSError, http.client.HTTPException) as error:
-            self.close()
             raise RequestFailed(f"{error.__class__.__name__}: {error}") from error
+        finally:
+            connection.close()
         self.keep_cookies(response.headers.get_all("Set-Cookie") or [])
-        if response.will_close:
-            self.close()
         return Answer(response.status, dict(response.headers.items()), text)
 
     def keep_cookies(self, lines: list[str]) -> None:
@@ -120,10 +134,15 @@ class Browser:
         if answer.status != 302:
             raise RequestFailed(f"login as {username}: {answer.status}")
 
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+    def api_sign_in(self, username: str, password: str) -> None:
+        """Trade the password for a bearer token, as an API client does."""
+        basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+        answer = self.request(
+            "POST", "/api/tokens", headers={"Authorization": f"Basic {basic}"}
+        )
+        if answer.status != 200:
+            raise RequestFailed(f"token for {username}: {answer.status}")
+        self.bearer = json.loads(answer.body)["token"]
 
 
 @dataclass
@@ -178,6 +197,8 @@ class TrafficPlan:
     max_seconds: float = 240.0
     # Send a failed post again (same key) until it is acknowledged.
     retry_writes: bool = True
+    # Every other user posts through the JSON API (token + Idempotency-Key).
+    api_clients: bool = True
 
 
 class Traffic:
@@ -194,9 +215,12 @@ class Traffic:
 
     def sign_in(self) -> None:
         """Log every user in before the traffic (and the faults) start."""
-        for username in self.plan.users:
+        for number, username in enumerate(self.plan.users):
             browser = Browser(self.base_url)
-            browser.login(username, self.plan.password)
+            if number % 2 and self.plan.api_clients:
+                browser.api_sign_in(username, self.plan.password)
+            else:
+                browser.login(username, self.plan.password)
             self.browsers[username] = browser
 
     def start(self) -> None:
@@ -215,8 +239,6 @@ class Traffic:
         self.stopping.set()
         for thread in self.threads:
             thread.join(REQUEST_TIMEOUT * 3)
-        for browser in self.browsers.values():
-            browser.close()
         return self.tally
 
     def running(self) -> bool:
@@ -224,14 +246,15 @@ class Traffic:
 
     def _run(self, username: str, browser: Browser) -> None:
         rng = random.Random(username)
+        reads = API_READ_PATHS if browser.bearer else READ_PATHS
         try:
-            token = browser.csrf_token("/")
+            token = "" if browser.bearer else browser.csrf_token("/")
             sent = 0
             while self.running() and sent < self.plan.max_requests_per_user:
                 if rng.random() < self.plan.write_share:
                     sent += self._post(username, browser, token)
                 else:
-                    path = rng.choice(READ_PATHS).format(username=username)
+                    path = rng.choice(reads).format(username=username)
                     self._send(browser, "GET", path)
                     sent += 1
                 time.sleep(self.plan.pause)
@@ -239,40 +262,47 @@ class Traffic:
             self.errors.append(f"{username}: {error!r}")
 
     def _send(
-        self,
-        browser: Browser,
-        method: str,
-        path: str,
-        form: dict[str, str] | None = None,
+        self, browser: Browser, method: str, path: str, **sent: Any
     ) -> Answer | None:
         try:
-            answer = browser.request(method, path, form)
+            answer = browser.request(method, path, **sent)
         except RequestFailed as error:
             self.tally.record(Exchange(method, path, 0, str(error)))
             return None
         self.tally.record(Exchange(method, path, answer.status))
         return answer
 
-    def _post(self, username: str, browser: Browser, token: str) -> int:
-        """Post once; resend the same form while it fails. Returns requests sent."""
+    def _post(self, username: str, browser: Browser, csrf_token: str) -> int:
+        """Post once; resend the same post while it fails. Returns requests sent."""
         key = secrets.token_urlsafe(16)
         post = Post(username, key, f"resilience {key}")
-        form = {"post": post.body, "idempotency_key": key, "csrf_token": token}
-        sent = 0
+        if browser.bearer:
+            path, accepted = "/api/posts", {200, 201}
+            sent: dict[str, Any] = {
+                "payload": {"body": post.body},
+                "headers": {"Idempotency-Key": key},
+            }
+        else:
+            path, accepted = "/", {302}
+            form = {"post": post.body, "idempotency_key": key, "csrf_token": csrf_token}
+            sent = {"form": form}
+        requests = 0
         # A post already sent is followed through even while stopping, within
         # the hard deadline, so a retry never leaves it unknown.
         while time.monotonic() < self.deadline + REQUEST_TIMEOUT:
-            answer = self._send(browser, "POST", "/", form)
-            sent += 1
-            if answer is not None and answer.status == 302:
+            answer = self._send(browser, "POST", path, **sent)
+            requests += 1
+            if answer is not None and answer.status in accepted:
                 self.tally.acknowledge(post)
-                # Follow the redirect as a browser does (it shows the flash).
-                self._send(browser, "GET", "/index")
-                return sent + 1
+                if not browser.bearer:
+                    # Follow the redirect as a browser does (it shows the flash).
+                    self._send(browser, "GET", "/index")
+                    requests += 1
+                return requests
             if not self.plan.retry_writes:
-                return sent
+                return requests
             time.sleep(0.25)
-        return sent
+        return requests
 
 
 @contextmanager
