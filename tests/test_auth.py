@@ -276,3 +276,18 @@ def test_forms_refuse_a_missing_csrf_token(app: Flask, client: FlaskClient) -> N
     )
     assert response.status_code == 400
     assert b"The form expired" in response.data
+
+
+def test_a_nul_in_the_username_never_signs_anyone_in(auth: AuthActions) -> None:
+    make_user("alice")
+    response = auth.login("ali\x00ce")
+    assert response.status_code == 200
+    assert b"characters that are not allowed" in response.data
+
+
+def test_an_address_too_long_once_normalised_is_refused(client: FlaskClient) -> None:
+    # "İ" lower-cases to two characters: 119 typed, 120+ stored.
+    address = "İ" * 60 + "@" + "e" * 50 + ".com"
+    response = register(client, email=address)
+    assert response.status_code == 200
+    assert user_count() == 0

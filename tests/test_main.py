@@ -347,3 +347,27 @@ def test_health_and_static_requests_touch_no_database(
     with count_queries(app) as log, client.get(path) as response:
         assert response.status_code == 200
     assert log.count == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/", {"post": "nul\x00here", "idempotency_key": "key-0123456789abcdef"}),
+        ("/edit_profile", {"username": "alice", "about_me": "bell\x07"}),
+    ],
+)
+def test_control_characters_are_refused_with_a_message(
+    client: FlaskClient, alice: User, path: str, data: dict[str, str]
+) -> None:
+    response = client.post(path, data=data)
+    assert response.status_code == 200
+    assert b"characters that are not allowed" in response.data
+    fresh()
+    assert post_count() == 0
+    assert db.session.get(User, alice.id).about_me is None
+
+
+def test_search_with_a_nul_is_refused_not_an_error(client: FlaskClient) -> None:
+    response = client.get("/search", query_string={"q": "a\x00b"})
+    assert response.status_code == 200
+    assert b"characters that are not allowed" in response.data

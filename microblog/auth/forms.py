@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp, Validation
 
 from microblog.extensions import db
 from microblog.models import EMAIL_MAX, USERNAME_MAX, User
+from microblog.validators import no_control_characters
 
 PASSWORD_MIN = 8
 # argon2 hashes any length, but a megabyte password is a denial of service.
@@ -46,12 +47,19 @@ def username_taken(username: str, except_id: int | None = None) -> bool:
 def normalise_email(address: str) -> str:
     """The canonical form of an address, or ValidationError."""
     try:
-        return validate_email(address, check_deliverability=False).normalized.lower()
+        normalised = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:
         # The library's reasons are English only; say it in the reader's language.
         raise ValidationError(
             _l("Enter a valid e-mail address, such as name@example.com.")
         ) from None
+    # Lower-casing can lengthen text ("İ" becomes two characters).
+    normalised = normalised.lower()
+    if len(normalised) > EMAIL_MAX:
+        raise ValidationError(
+            _l("Field cannot be longer than %(max)d characters.", max=EMAIL_MAX)
+        )
+    return normalised
 
 
 def password_field(label: str) -> PasswordField:
@@ -62,7 +70,8 @@ def password_field(label: str) -> PasswordField:
 
 class LoginForm(FlaskForm):
     username = StringField(
-        _l("Username"), validators=[DataRequired(), Length(max=USERNAME_MAX)]
+        _l("Username"),
+        validators=[DataRequired(), Length(max=USERNAME_MAX), no_control_characters],
     )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]

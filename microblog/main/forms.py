@@ -13,13 +13,15 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from microblog.auth.forms import username_field
 from microblog.i18n import LANGUAGE_NAMES
 from microblog.models import ABOUT_ME_MAX, POST_MAX
+from microblog.validators import no_control_characters
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
 
 class PostForm(FlaskForm):
     post = TextAreaField(
-        _l("Say something"), validators=[DataRequired(), Length(min=1, max=POST_MAX)]
+        _l("Say something"),
+        validators=[DataRequired(), Length(min=1, max=POST_MAX), no_control_characters],
     )
     # Rendered fresh with each form; a re-sent submission carries the same key.
     idempotency_key = HiddenField(
@@ -32,7 +34,8 @@ class PostForm(FlaskForm):
 class EditProfileForm(FlaskForm):
     username = username_field()
     about_me = TextAreaField(
-        _l("About me"), validators=[Optional(), Length(max=ABOUT_ME_MAX)]
+        _l("About me"),
+        validators=[Optional(), Length(max=ABOUT_ME_MAX), no_control_characters],
     )
     submit = SubmitField(_l("Save"))
 
@@ -47,7 +50,10 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    q = StringField(_l("Search"), validators=[DataRequired(), Length(max=100)])
+    q = StringField(
+        _l("Search"),
+        validators=[DataRequired(), Length(max=100), no_control_characters],
+    )
 
 
 class LanguageForm(FlaskForm):
