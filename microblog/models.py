@@ -149,11 +149,17 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         )
         return db.session.scalar(query) or 0
 
-    def following_posts(self) -> sa.Select[Post]:
-        """Own posts and those of followed users, newest first, authors loaded."""
+    def following_posts(self, depth: int | None = None) -> sa.Select[Post]:
+        """Own posts and those of followed users, newest first, authors loaded.
+
+        ``depth`` is how many of the newest posts the caller will read at most
+        (a page's offset plus its limit); on PostgreSQL it bounds the work.
+        """
         followed_ids = sa.select(followers.c.followed_id).where(
             followers.c.follower_id == self.id
         )
+        if db.session.get_bind().dialect.name == "postgresql":
+            return timeline_by_author(self.id, followed_ids, depth)
         return (
             sa.select(Post)
             .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed_ids)))
@@ -168,6 +174,41 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
             .options(so.joinedload(Post.author))
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
+
+
+def timeline_by_author(
+    user_id: int, followed_ids: sa.Select[tuple[int]], depth: int | None
+) -> sa.Select[Post]:
+    """The timeline as at most ``depth`` newest posts per author, merged.
+
+    The plain "author is me or someone I follow" filter lets PostgreSQL walk
+    ``ix_post_timestamp`` backwards until a page is full: fast while followed
+    authors write much of the site's posts, but a full scan of every post for
+    someone who follows few or quiet accounts (165 ms at 200,000 posts). Here
+    each author's newest posts come from ``ix_post_user_id_timestamp``, so the
+    cost follows the number of authors and the page depth, never the table size.
+    """
+    authors = sa.union(
+        followed_ids, sa.select(sa.literal(user_id, sa.Integer))
+    ).subquery("authors")
+    newest_query = (
+        sa.select(Post)
+        .where(Post.user_id == authors.c.followed_id)
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+    )
+    if depth is not None:
+        newest_query = newest_query.limit(depth)
+    newest = newest_query.lateral("newest")
+    post = so.aliased(Post, newest)
+    return (
+        sa.select(post)
+        .select_from(authors)
+        # Authors are joined once each, before their posts fan out.
+        .join(User, User.id == authors.c.followed_id)
+        .join(newest, sa.true())
+        .options(so.contains_eager(post.author))
+        .order_by(newest.c.timestamp.desc(), newest.c.id.desc())
+    )
 
 
 def profile_query(

@@ -47,6 +47,12 @@ def requested_page() -> int:
     return int(raw)
 
 
+def requested_depth(per_page: int | None = None) -> int:
+    """How many rows from the top the requested page reads, one past its end."""
+    size = per_page or current_app.config["POSTS_PER_PAGE"]
+    return requested_page() * size + 1
+
+
 def paginate(query: sa.Select[T], per_page: int | None = None) -> Page[T]:
     """Run ``query`` for the requested page in one statement."""
     number = requested_page()

@@ -14,7 +14,7 @@ from microblog.main import bp
 from microblog.main.forms import EditProfileForm, EmptyForm, PostForm, SearchForm
 from microblog.main.posting import create_post
 from microblog.models import User, all_posts, profile_query, search_posts
-from microblog.pagination import paginate
+from microblog.pagination import paginate, requested_depth
 
 Page = str | Response
 
@@ -29,7 +29,7 @@ def index() -> Page:
         create_post(current_user, form.post.data, form.idempotency_key.data)
         flash(_("Your post is now live!"), "success")
         return redirect(url_for("main.index"))
-    page = paginate(current_user.following_posts())
+    page = paginate(current_user.following_posts(requested_depth()))
     return render_template(
         "main/index.html", title=_("Home"), form=form, page=page, endpoint="main.index"
     )

@@ -1,0 +1,99 @@
+"""A throwaway PostgreSQL that counts every statement it runs.
+
+The server itself is the one the test suite starts (``tests/servers.py``); this
+module only adds ``pg_stat_statements`` and a buffer pool big enough to hold the
+200,000-post data set, as any real server would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg2 import sql
+
+from tests.servers import PostgresServer
+
+# What SQLAlchemy's pool_pre_ping sends when it checks a connection out.
+PING_QUERIES = frozenset({"SELECT 1", "SELECT $1"})
+
+
+class ServerUnavailable(RuntimeError):
+    """The throwaway server could not be started; the message says why."""
+
+
+@dataclass
+class StatementCount:
+    """Statements a database ran, by normalised text, minus pool pings."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    pings: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class CountingPostgres(PostgresServer):
+    """PostgreSQL with ``pg_stat_statements`` loaded and a realistic buffer pool."""
+
+    def _settings(self, root: Path) -> list[str]:
+        extra = {
+            "shared_preload_libraries": "pg_stat_statements",
+            # BEGIN and ROLLBACK are not statements the app chose to send.
+            "pg_stat_statements.track_utility": "off",
+            "shared_buffers": "128MB",
+        }
+        # Later settings win, so these replace the test server's values.
+        return [*super()._settings(root), *(f"--{k}={v}" for k, v in extra.items())]
+
+    def query(self, statement: str, database: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows of one statement run as the superuser in ``database``."""
+        connection = self._connect(database)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement, args or None)
+                return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            connection.close()
+
+    def enable_counting(self, database: str) -> None:
+        """Install ``pg_stat_statements`` in ``database``."""
+        self.execute(
+            sql.SQL("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"), database
+        )
+
+    def vacuum_analyze(self, database: str) -> None:
+        """Fresh planner statistics and visibility maps, as autovacuum would leave."""
+        self.execute("VACUUM ANALYZE", database)
+
+    @contextmanager
+    def counting(self, database: str) -> Iterator[StatementCount]:
+        """Count the statements ``database`` runs inside the block."""
+        self.query("SELECT pg_stat_statements_reset()", database)
+        result = StatementCount()
+        yield result
+        rows = self.query(
+            "SELECT s.query, s.calls FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
+            database,
+            database,
+        )
+        for text, calls in rows:
+            if text.strip() in PING_QUERIES:
+                result.pings += calls
+            elif "pg_stat_statements" not in text:
+                result.calls[text] = result.calls.get(text, 0) + calls
+
+
+def start_postgres() -> CountingPostgres:
+    """Start the server, turning the test helpers' skip or fail into one error."""
+    try:
+        return CountingPostgres()
+    except (pytest.skip.Exception, pytest.fail.Exception) as outcome:
+        raise ServerUnavailable(str(outcome.msg)) from None
