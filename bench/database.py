@@ -7,6 +7,7 @@ module only adds ``pg_stat_statements`` and a buffer pool big enough to hold the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from tests.servers import PostgresServer
 
 # What SQLAlchemy's pool_pre_ping sends when it checks a connection out.
 PING_QUERIES = frozenset({"SELECT 1", "SELECT $1"})
+QUIET_SECONDS = 0.5
+QUIET_TIMEOUT = 30.0
 
 
 class ServerUnavailable(RuntimeError):
@@ -72,9 +75,39 @@ class CountingPostgres(PostgresServer):
         """Fresh planner statistics and visibility maps, as autovacuum would leave."""
         self.execute("VACUUM ANALYZE", database)
 
+    def calls_so_far(self, database: str) -> int:
+        """Statements ``database`` has run since the last reset, minus our own."""
+        rows = self.query(
+            "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid"
+            " WHERE d.datname = %s AND s.query NOT LIKE '%%pg_stat_statements%%'",
+            database,
+            database,
+        )
+        return int(rows[0][0])
+
+    def wait_until_quiet(self, database: str) -> None:
+        """Wait until ``database`` runs nothing for QUIET_SECONDS.
+
+        When wrk stops, requests it sent are still being served; counting must
+        not start before they are done.
+        """
+        deadline = time.monotonic() + QUIET_TIMEOUT
+        last = self.calls_so_far(database)
+        while time.monotonic() < deadline:
+            time.sleep(QUIET_SECONDS)
+            now = self.calls_so_far(database)
+            if now == last:
+                return
+            last = now
+        raise ServerUnavailable(
+            f"{database} never went quiet; is something else using it?"
+        )
+
     @contextmanager
     def counting(self, database: str) -> Iterator[StatementCount]:
         """Count the statements ``database`` runs inside the block."""
+        self.wait_until_quiet(database)
         self.query("SELECT pg_stat_statements_reset()", database)
         result = StatementCount()
         yield result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
@@ -46,6 +45,10 @@ def username_taken(username: str, except_id: int | None = None) -> bool:
 
 def normalise_email(address: str) -> str:
     """The canonical form of an address, or ValidationError."""
+    # Imported here: it loads dnspython, which only these few forms need, and
+    # every worker would otherwise pay for it at boot.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         normalised = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -1,0 +1,78 @@
+"""One path measured: SQL statements per request, then throughput under wrk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.client import BenchSetupError, http_get
+from bench.database import StatementCount
+from bench.load import LoadResult, run_wrk
+
+# Sequential requests whose statements are counted; the per-request figure is
+# their average, so a once-per-interval write would show as a fraction.
+COUNTED_REQUESTS = 10
+
+Counter = Callable[[], AbstractContextManager[StatementCount]]
+
+
+@dataclass
+class PathResult:
+    name: str
+    path: str
+    load: LoadResult
+    statements: float | None = None
+    pings: float | None = None
+    queries: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "load": self.load.as_dict(),
+            "statements_per_request": self.statements,
+            "pool_pings_per_request": self.pings,
+            "statements": self.queries,
+        }
+
+
+def count_statements(
+    url: str, headers: dict[str, str], counter: Counter
+) -> StatementCount:
+    """Statements the database ran for COUNTED_REQUESTS sequential requests."""
+    with counter() as counted:
+        for _ in range(COUNTED_REQUESTS):
+            reply = http_get(url, headers)
+            if reply.status != 200:
+                raise BenchSetupError(f"GET {url} answered {reply.status}, not 200")
+    return counted
+
+
+def measure_path(
+    name: str,
+    base_url: str,
+    path: str,
+    headers: dict[str, str],
+    seconds: int,
+    warmup: int,
+    counter: Counter | None = None,
+) -> PathResult:
+    """Warm up, count statements (when ``counter`` is given), then load for real."""
+    url = base_url + path
+    if warmup:
+        run_wrk(url, headers, warmup)
+    counted = count_statements(url, headers, counter) if counter else None
+    load = run_wrk(url, headers, seconds)
+    if load.not_ok:
+        raise BenchSetupError(
+            f"GET {path}: {load.not_ok} answers under load were not 200 "
+            f"(the last was {load.not_ok_status})"
+        )
+    result = PathResult(name, path, load)
+    if counted is not None:
+        result.statements = counted.total / COUNTED_REQUESTS
+        result.pings = counted.pings / COUNTED_REQUESTS
+        result.queries = counted.calls
+    return result

@@ -1,0 +1,198 @@
+"""The targets from the performance issue, the machine, and the printed table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.measure import PathResult
+
+BOOT_TARGET_S = 0.5
+RSS_TARGET_MB = 60.0
+GROWTH_TARGET = 0.9
+
+
+@dataclass(frozen=True)
+class PathTarget:
+    """A path's target: a share of hello-world's req/s and a statement budget."""
+
+    ratio: float
+    statements: float | None = None  # None: not part of the target
+
+    def describe(self) -> str:
+        words = f">= {self.ratio:.2f}x"
+        if self.statements == 0:
+            return words + ", no DB work"
+        if self.statements is not None:
+            return words + f", <= {self.statements:.0f} SQL"
+        return words
+
+
+PATH_TARGETS = {
+    "timeline": PathTarget(0.10, 3),
+    "explore": PathTarget(0.10),
+    "profile": PathTarget(0.12, 3),
+    "api_user": PathTarget(0.25),
+    "static": PathTarget(0.90, 0),
+}
+
+
+def first_line(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError:
+        return "unknown"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def os_name() -> str:
+    release = Path("/etc/os-release")
+    if release.is_file():
+        for line in release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    return platform.platform()
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def memory_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def machine(postgres_version: str) -> dict[str, Any]:
+    """What the numbers were measured on."""
+    packages = ("Flask", "Werkzeug", "SQLAlchemy", "gunicorn", "psycopg2-binary")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "memory_gb": round(memory_gb(), 1),
+        "os": os_name(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": postgres_version,
+        "wrk": first_line(["wrk", "--version"]),
+        "packages": {name: metadata.version(name) for name in packages},
+    }
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "NO")
+
+
+def statements_text(result: PathResult) -> str:
+    if result.statements is None:
+        return "-"
+    text = f"{result.statements:g}"
+    if result.pings:
+        text += f" +{result.pings:g} ping"
+    return text
+
+
+def path_rows(
+    hello: PathResult, paths: list[PathResult]
+) -> tuple[list[list[str]], dict[str, bool]]:
+    """Table rows for hello-world and the app's paths, and each target's verdict."""
+    baseline = hello.load.per_second
+    rows = [row(hello, 1.0, "baseline", None)]
+    met: dict[str, bool] = {}
+    for result in paths:
+        target = PATH_TARGETS[result.name]
+        ratio = result.load.per_second / baseline if baseline else 0.0
+        ok = ratio >= target.ratio
+        if target.statements is not None:
+            used = (result.statements or 0) + (
+                result.pings or 0 if target.statements == 0 else 0
+            )
+            ok = ok and result.statements is not None and used <= target.statements
+        met[result.name] = ok
+        rows.append(row(result, ratio, target.describe(), ok))
+    return rows, met
+
+
+def row(result: PathResult, ratio: float, target: str, ok: bool | None) -> list[str]:
+    return [
+        result.path if result.name != "hello" else "hello-world /",
+        f"{result.load.per_second:.0f}",
+        f"{ratio:.3f}",
+        f"{result.load.p50_ms:.1f}",
+        statements_text(result),
+        target,
+        verdict(ok),
+    ]
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header))]
+    lines.append("  ".join("-" * width for width in widths))
+    for cells in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)))
+    return "\n".join(lines)
+
+
+def summary_table(
+    results: dict[str, Any],
+    hello: PathResult,
+    paths: list[PathResult],
+    growth: PathResult | None,
+) -> tuple[str, dict[str, bool]]:
+    """The printed table and every target's verdict."""
+    rows, met = path_rows(hello, paths)
+    timeline = next((p for p in paths if p.name == "timeline"), None)
+    if growth is not None and timeline is not None:
+        ratio = growth.load.per_second / timeline.load.per_second
+        met["growth"] = ratio >= GROWTH_TARGET
+        rows.append(
+            [
+                f"/ at {results['settings']['growth_posts_total']:,} posts",
+                f"{growth.load.per_second:.0f}",
+                f"{ratio:.3f} of /",
+                f"{growth.load.p50_ms:.1f}",
+                statements_text(growth),
+                f">= {GROWTH_TARGET:.2f}x of /",
+                verdict(met["growth"]),
+            ]
+        )
+    app, base = results["app"], results["hello"]
+    met["boot"] = app["boot_seconds"] <= BOOT_TARGET_S
+    rows.append(
+        [
+            "boot to first 200 (s)",
+            f"{app['boot_seconds']:.2f}",
+            f"hello {base['boot_seconds']:.2f}",
+            "",
+            "",
+            f"<= {BOOT_TARGET_S} s",
+            verdict(met["boot"]),
+        ]
+    )
+    worst = max(app["rss_mb"], default=0.0)
+    met["memory"] = worst <= RSS_TARGET_MB
+    rows.append(
+        [
+            "RSS per worker (MB)",
+            f"{worst:.1f}",
+            f"hello {max(base['rss_mb'], default=0.0):.1f}",
+            "",
+            "",
+            f"<= {RSS_TARGET_MB:.0f} MB",
+            verdict(met["memory"]),
+        ]
+    )
+    header = ["path", "req/s", "x hello", "p50 ms", "SQL/req", "target", "met"]
+    return format_table(header, rows), met

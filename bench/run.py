@@ -1,0 +1,259 @@
+"""``python -m bench.run``: the app against hello-world under the same gunicorn.
+
+Starts a throwaway PostgreSQL, seeds the demo data set, serves hello-world and
+then the app with ``gunicorn.conf.py``, drives each path with wrk, counts SQL
+statements per request, prints one table and saves the raw results as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.client import (
+    USER_AGENT,
+    BenchSetupError,
+    api_token,
+    http_get,
+    sign_in,
+    stylesheet_path,
+)
+from bench.database import CountingPostgres, ServerUnavailable, start_postgres
+from bench.load import WrkMissing, wrk_path
+from bench.measure import PathResult, measure_path
+from bench.report import machine, summary_table
+from bench.server import BootFailed, Gunicorn, start_gunicorn
+from bench.stack import CommandFailed, app_environment, prepare, seed
+from microblog import PROJECT_ROOT
+from microblog.seeding import DEMO_PASSWORD, demo_username
+
+DATABASE = "bench"
+HELLO_APP = "bench.hello:app"
+APP = "microblog:create_app()"
+# The app's first 200 must be a real page: templates and the database, not a probe.
+APP_BOOT_PROBE = "/explore"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk time per path")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk time")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--follows", type=int, default=50)
+    parser.add_argument("--posts", type=int, default=20, help="posts per user")
+    parser.add_argument(
+        "--growth-posts",
+        type=int,
+        default=200,
+        help="posts per user for the growth row (0 skips it)",
+    )
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 60 or not 0 <= args.warmup <= 10:
+        parser.error("--seconds must be 1-60 and --warmup 0-10")
+    if args.growth_posts and args.growth_posts <= args.posts:
+        parser.error("--growth-posts must be more than --posts (or 0)")
+    return args
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def serving(
+    app: str, env: dict[str, str], log: Path, probe: str
+) -> Callable[[Callable[[Gunicorn], Any]], Any]:
+    """Run a function against ``app`` under gunicorn, stopping it afterwards."""
+
+    def run(body: Callable[[Gunicorn], Any]) -> Any:
+        server = start_gunicorn(app, env, log, probe)
+        try:
+            return body(server)
+        finally:
+            server.stop()
+
+    return run
+
+
+def measure_hello(
+    args: argparse.Namespace, env: dict[str, str], work: Path
+) -> tuple[PathResult, dict[str, Any]]:
+    def body(server: Gunicorn) -> tuple[PathResult, dict[str, Any]]:
+        say(f"hello-world up in {server.boot_seconds:.2f} s; loading /")
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
+        result = measure_path(
+            "hello", server.base_url, "/", headers, args.seconds, args.warmup
+        )
+        facts = {
+            "boot_seconds": server.boot_seconds,
+            "rss_mb": server.worker_rss_mb(),
+            "pss_mb": server.worker_pss_mb(),
+        }
+        return result, facts
+
+    result: tuple[PathResult, dict[str, Any]] = serving(
+        HELLO_APP, env, work / "hello.log", "/"
+    )(body)
+    return result
+
+
+def measure_app(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    work: Path,
+    postgres: CountingPostgres,
+) -> tuple[list[PathResult], PathResult | None, dict[str, Any]]:
+    def counter() -> Any:
+        return postgres.counting(DATABASE)
+
+    def body(
+        server: Gunicorn,
+    ) -> tuple[list[PathResult], PathResult | None, dict[str, Any]]:
+        say(f"app up in {server.boot_seconds:.2f} s; signing in")
+        me, other = demo_username(0), demo_username(1)
+        browser = {
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "gzip",
+            "Cookie": sign_in(server.base_url, me, DEMO_PASSWORD),
+        }
+        home = http_get(server.base_url + "/", browser)
+        if home.status != 200 or b'class="post"' not in home.body:
+            raise BenchSetupError(f"signed-in GET / answered {home.status}, no posts")
+        plan = [
+            ("timeline", "/", browser),
+            ("explore", "/explore", browser),
+            ("profile", f"/user/{other}", browser),
+        ]
+        token = api_token(server.base_url, me, DEMO_PASSWORD)
+        if token is None:
+            say("the app has no /api/tokens; skipping the API row")
+        else:
+            other_id = postgres.query(
+                'SELECT id FROM "user" WHERE username = %s', DATABASE, other
+            )[0][0]
+            api = {"User-Agent": USER_AGENT, "Authorization": f"Bearer {token}"}
+            plan.append(("api_user", f"/api/users/{other_id}", api))
+        plan.append(("static", stylesheet_path(home.body), browser))
+        paths = []
+        for name, path, headers in plan:
+            say(f"loading {path}")
+            paths.append(
+                measure_path(
+                    name,
+                    server.base_url,
+                    path,
+                    headers,
+                    args.seconds,
+                    args.warmup,
+                    counter,
+                )
+            )
+        growth = None
+        if args.growth_posts:
+            say(f"growing to {args.growth_posts} posts per user")
+            seed(env, args.users, args.follows, args.growth_posts)
+            postgres.vacuum_analyze(DATABASE)
+            say("loading / again")
+            growth = measure_path(
+                "timeline",
+                server.base_url,
+                "/",
+                browser,
+                args.seconds,
+                args.warmup,
+                counter,
+            )
+        facts = {
+            "boot_seconds": server.boot_seconds,
+            "rss_mb": server.worker_rss_mb(),
+            "pss_mb": server.worker_pss_mb(),
+        }
+        return paths, growth, facts
+
+    result: tuple[list[PathResult], PathResult | None, dict[str, Any]] = serving(
+        APP, env, work / "app.log", APP_BOOT_PROBE
+    )(body)
+    return result
+
+
+def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int:
+    load_before = os.getloadavg()
+    url = postgres.new_database(DATABASE)
+    postgres.enable_counting(DATABASE)
+    env = app_environment(url)
+    say("migrating and seeding")
+    prepare(env)
+    seeded = seed(env, args.users, args.follows, args.posts)
+    postgres.vacuum_analyze(DATABASE)
+    say(seeded)
+    hello, hello_facts = measure_hello(args, env, work)
+    paths, growth, app_facts = measure_app(args, env, work, postgres)
+    version = postgres.query("SHOW server_version", DATABASE)[0][0]
+    results: dict[str, Any] = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(version),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "settings": {
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "users": args.users,
+            "follows": args.follows,
+            "posts_per_user": args.posts,
+            "posts_total": args.users * args.posts,
+            "growth_posts_total": args.users * args.growth_posts,
+        },
+        "hello": {**hello_facts, "paths": [hello.as_dict()]},
+        "app": {**app_facts, "paths": [p.as_dict() for p in paths]},
+        "growth": growth.as_dict() if growth else None,
+    }
+    table, met = summary_table(results, hello, paths, growth)
+    results["targets_met"] = met
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    saved = args.out / f"bench-{stamp}.json"
+    saved.write_text(json.dumps(results, indent=2) + "\n")
+    print(table)
+    info = results["machine"]
+    print(
+        f"\n{info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gb']} GB, "
+        f"{info['os']}, Python {info['python']}, PostgreSQL {version}; "
+        f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
+    print(f"raw results: {saved}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; a missing program or a failed step ends it with a message."""
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        wrk_path()
+        postgres = start_postgres()
+    except (WrkMissing, ServerUnavailable) as error:
+        print(f"make bench: {error}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="microblog-bench-"))
+    try:
+        status = run(args, postgres, work)
+    except (BenchSetupError, BootFailed, CommandFailed) as error:
+        print(f"make bench: {error}", file=sys.stderr)
+        status = 1
+    finally:
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    say(f"done in {time.monotonic() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
