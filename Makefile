@@ -5,6 +5,7 @@
 #   make lint   ruff check, ruff format --check, mypy
 #   make e2e    the browser tests only
 #   make resilience  three instances behind nginx under faults (also in make test)
+#   make bench  the app against hello-world under the same gunicorn (a few minutes)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -16,10 +17,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app microblog
 HOST_PORT := 127.0.0.1:8000
 
-.PHONY: help run test lint e2e resilience
+.PHONY: help run test lint e2e resilience bench
 
 help:
-	@echo "make run | make test | make lint | make e2e | make resilience"
+	@echo "make run | make test | make lint | make e2e | make resilience | make bench"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +51,7 @@ run: $(VENV)/.installed-run .env
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy microblog tests
+	$(BIN)/mypy microblog tests bench
 
 # Tests run against the app as built, compiled translations included; this form
 # of the command needs no .env or SECRET_KEY.
@@ -67,3 +68,9 @@ e2e: $(VENV)/.installed-dev
 # RESILIENCE_SOAK_SECONDS sets the soak's length (default 60).
 resilience: $(VENV)/.installed-dev
 	$(BIN)/pytest -m resilience
+
+# Needs PostgreSQL and wrk (apt-get install postgresql wrk); says so if missing.
+# Options: make bench BENCH_ARGS="--seconds 5 --growth-posts 0"
+BENCH_ARGS ?=
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -88,7 +88,11 @@ def start_gunicorn(
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
     # Loopback only: the settings file binds all interfaces, for platforms.
-    command += ["--bind", f"127.0.0.1:{port}", app]
+    command += ["--bind", f"127.0.0.1:{port}"]
+    # No recycling: at thousands of requests a second, max_requests would restart
+    # every worker each second or so and measure boots instead of serving. At
+    # real traffic a recycle comes every few minutes and costs nothing visible.
+    command += ["--max-requests", "0", app]
     log = log_path.open("wb")
     started = time.monotonic()
     process = subprocess.Popen(
