@@ -12,7 +12,7 @@ from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
 from microblog.api.follows import require_user_exists
 from microblog.api.links import BODY_ID, links
-from microblog.api.pages import collection
+from microblog.api.pages import collection, page_numbers
 from microblog.api.representations import post_document
 from microblog.api.schemas import (
     IdempotencyHeaderSchema,
@@ -37,7 +37,10 @@ def first_column(row: Any) -> dict[str, Any]:
 @bp.response(200, PostPageSchema)
 def timeline(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's timeline: own and followed users' posts, newest first."""
-    return collection(current_api_user().following_posts(), args, first_column)
+    number, size = page_numbers(args)
+    # The depth lets PostgreSQL read only each author's newest posts.
+    timeline = current_api_user().following_posts(depth=number * size + 1)
+    return collection(timeline, args, first_column)
 
 
 @bp.route("/users/<int:user_id>/posts", methods=["GET"])
