@@ -26,6 +26,7 @@ class PathResult:
     statements: float | None = None
     pings: float | None = None
     queries: dict[str, int] = field(default_factory=dict)
+    cpu_ms: float | None = None  # the app's worker CPU per request under load
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class PathResult:
             "statements_per_request": self.statements,
             "pool_pings_per_request": self.pings,
             "statements": self.queries,
+            "worker_cpu_ms_per_request": self.cpu_ms,
         }
 
 
@@ -58,19 +60,26 @@ def measure_path(
     seconds: int,
     warmup: int,
     counter: Counter | None = None,
+    cpu_clock: Callable[[], float] | None = None,
 ) -> PathResult:
     """Warm up, count statements (when ``counter`` is given), then load for real."""
     url = base_url + path
     if warmup:
         run_wrk(url, headers, warmup)
     counted = count_statements(url, headers, counter) if counter else None
+    cpu_before = cpu_clock() if cpu_clock else 0.0
     load = run_wrk(url, headers, seconds)
+    cpu_used = cpu_clock() - cpu_before if cpu_clock else 0.0
     if load.not_ok:
         raise BenchSetupError(
             f"GET {path}: {load.not_ok} answers under load were not 200 "
             f"(the last was {load.not_ok_status})"
         )
     result = PathResult(name, path, load)
+    if cpu_clock and load.ok:
+        # Requests still in flight when wrk stops add a little; wrk's count
+        # is in the thousands, so the share stays small.
+        result.cpu_ms = 1000 * cpu_used / load.ok
     if counted is not None:
         result.statements = counted.total / COUNTED_REQUESTS
         result.pings = counted.pings / COUNTED_REQUESTS

@@ -15,6 +15,9 @@ from bench.measure import PathResult
 BOOT_TARGET_S = 0.5
 RSS_TARGET_MB = 60.0
 GROWTH_TARGET = 0.9
+# CPU ms: the app's gunicorn workers' CPU time per request under load, which
+# other work on the machine does not inflate as much as wall-clock rates.
+HEADER = ["path", "req/s", "x hello", "p50 ms", "CPU ms", "SQL/req", "target", "met"]
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,17 @@ def path_rows(
     return rows, met
 
 
+def cpu_text(result: PathResult) -> str:
+    return "-" if result.cpu_ms is None else f"{result.cpu_ms:.2f}"
+
+
 def row(result: PathResult, ratio: float, target: str, ok: bool | None) -> list[str]:
     return [
         result.path if result.name != "hello" else "hello-world /",
         f"{result.load.per_second:.0f}",
         f"{ratio:.3f}",
         f"{result.load.p50_ms:.1f}",
+        cpu_text(result),
         statements_text(result),
         target,
         verdict(ok),
@@ -163,6 +171,7 @@ def summary_table(
                 f"{growth.load.per_second:.0f}",
                 f"{ratio:.3f} of /",
                 f"{growth.load.p50_ms:.1f}",
+                cpu_text(growth),
                 statements_text(growth),
                 f">= {GROWTH_TARGET:.2f}x of /",
                 verdict(met["growth"]),
@@ -175,6 +184,7 @@ def summary_table(
             "boot to first 200 (s)",
             f"{app['boot_seconds']:.2f}",
             f"hello {base['boot_seconds']:.2f}",
+            "",
             "",
             "",
             f"<= {BOOT_TARGET_S} s",
@@ -190,9 +200,9 @@ def summary_table(
             f"hello {max(base['rss_mb'], default=0.0):.1f}",
             "",
             "",
+            "",
             f"<= {RSS_TARGET_MB:.0f} MB",
             verdict(met["memory"]),
         ]
     )
-    header = ["path", "req/s", "x hello", "p50 ms", "SQL/req", "target", "met"]
-    return format_table(header, rows), met
+    return format_table(HEADER, rows), met

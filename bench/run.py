@@ -91,7 +91,13 @@ def measure_hello(
         say(f"hello-world up in {server.boot_seconds:.2f} s; loading /")
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
         result = measure_path(
-            "hello", server.base_url, "/", headers, args.seconds, args.warmup
+            "hello",
+            server.base_url,
+            "/",
+            headers,
+            args.seconds,
+            args.warmup,
+            cpu_clock=server.cpu_seconds,
         )
         facts = {
             "boot_seconds": server.boot_seconds,
@@ -155,6 +161,7 @@ def measure_app(
                     args.seconds,
                     args.warmup,
                     counter,
+                    server.cpu_seconds,
                 )
             )
         growth = None
@@ -171,6 +178,7 @@ def measure_app(
                 args.seconds,
                 args.warmup,
                 counter,
+                server.cpu_seconds,
             )
         facts = {
             "boot_seconds": server.boot_seconds,
