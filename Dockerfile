@@ -21,12 +21,10 @@ RUN python -m venv /opt/venv \
 
 COPY . .
 
-# Build-time steps whose results must ship in the image (a platform's release
-# step discards the files it writes): gzip variants of the static files for
-# WhiteNoise, and the compiled translations (the code behind `flask translate
-# compile`, run without loading the app, so the build needs no SECRET_KEY).
-RUN python -m whitenoise.compress microblog/static \
-    && python -m microblog.translate compile
+# The build steps Heroku runs too (bin/post_compile): compiled translations and
+# gzip variants of the static files. A platform's release step could not do
+# this: the files it writes are thrown away.
+RUN bin/post_compile
 
 # Run as an unprivileged user; only the instance folder (SQLite default) is writable.
 # A numeric id, so that Kubernetes' runAsNonRoot can check it.
