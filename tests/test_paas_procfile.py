@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,10 @@ def checkout(tmp_path: Path, postgres: PostgresServer) -> Path:
     """A copy of the repository with a `.env` like `heroku local` reads."""
     app_dir = tmp_path / "app"
     shutil.copytree(ROOT, app_dir, ignore=NOT_SHIPPED)
+    # The classic buildpack's last build step: translations, gzip static files.
+    subprocess.run(
+        ["bin/post_compile"], cwd=app_dir, env=clean_env(), check=True, timeout=120
+    )
     # The URL form Heroku hands out (postgres://), a random port, a real key.
     (app_dir / ".env").write_text(
         f"DATABASE_URL={postgres.new_database()}\n"
@@ -72,6 +77,19 @@ def honcho_web(app_dir: Path) -> Iterator[str]:
         log.close()
 
 
+def static_encoding(base: str, path: str) -> str | None:
+    """The Content-Encoding a gzip-accepting browser gets for ``path``."""
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=30)
+    try:
+        connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        return response.getheader("Content-Encoding")
+    finally:
+        connection.close()
+
+
 @pytest.mark.slow
 def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
     # Before the release phase the web process serves but is not ready: it
@@ -94,6 +112,7 @@ def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
         assert wait_for_http(f"{base}/healthz") == 200
         assert wait_for_http(f"{base}/readyz") == 200
         assert wait_for_http(f"{base}/auth/login") == 200
+        assert static_encoding(base, "/static/css/app.css") == "gzip"
     web_log = (checkout.parent / "web.log").read_text()
     # gunicorn's access log through honcho, with the app's request id.
     assert '"GET /auth/login HTTP/1.1" 200' in web_log
