@@ -27,7 +27,9 @@ from tests.paas_support import (
 from tests.processes import skip_or_fail
 
 PACKAGE_MANAGER_FILES = ("requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock")
-RELEASE_COMMAND = "flask --app microblog db upgrade"
+RELEASE_SCRIPT = "bin/release"
+# Works whatever FLASK_APP says (or without it).
+MIGRATE_COMMAND = "flask --app microblog db upgrade"
 # Keys Fly documents for [http_service]; its schema lets any other key through.
 FLY_HTTP_SERVICE_KEYS = frozenset(
     {
@@ -155,7 +157,11 @@ def test_requirements_are_exact_pins_with_gunicorn_23_or_newer() -> None:
 def test_procfile_releases_with_migrations_and_serves_with_gunicorn() -> None:
     processes = procfile()
     assert set(processes) == {"release", "web"}
-    assert processes["release"] == RELEASE_COMMAND
+    assert processes["release"] == RELEASE_SCRIPT
+    release = (ROOT / RELEASE_SCRIPT).read_text()
+    assert MIGRATE_COMMAND in release.splitlines()
+    # The release phase's files are discarded: it must not build assets.
+    assert "translate" not in release and "compress" not in release
     web = processes["web"]
     assert web.startswith("gunicorn --config gunicorn.conf.py ")
     assert "microblog:create_app()" in web

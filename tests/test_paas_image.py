@@ -33,6 +33,12 @@ from tests.servers import PostgresServer
 pytestmark = pytest.mark.slow
 
 IMAGE = "localhost/microblog:test"
+# What Fly's proxy adds to a request that reached it over HTTPS.
+FLY_PROXY_HEADERS = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-For": "203.0.113.9",
+    "Fly-Request-Id": "01JTESTFLYREQUEST",
+}
 PLANTED_SECRET = "planted-" + "s" * 40
 # Left out of the build context, as a fresh clone would not have them.
 LOCAL_STATE = shutil.ignore_patterns(
@@ -223,9 +229,12 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
     env["FLY_APP_NAME"] = "microblog-test"
     server = image.start(image.config["Entrypoint"] + image.config["Cmd"], env)
     try:
+        # Fly's health check: plain HTTP, no redirect followed (force_https is
+        # the proxy's job), although the app itself insists on HTTPS.
         assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process=server) == 200
         assert get(port, "/readyz")[0] == 200
-        status, _, page = get(port, "/auth/login")
+        assert get(port, "/auth/login")[0] in {301, 308}
+        status, _, page = get(port, "/auth/login", FLY_PROXY_HEADERS)
         assert status == 200 and b"<form" in page
         status, headers, body = get(
             port, "/static/css/app.css", {"Accept-Encoding": "gzip"}
@@ -246,6 +255,8 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
             server.wait()
     assert server.returncode == 0, output
     assert "Handling signal: term" in output
+    assert '"GET /auth/login HTTP/1.1" 200' in output
+    assert f"request_id={FLY_PROXY_HEADERS['Fly-Request-Id']}" in output
     # JSON logs on a platform (FLY_APP_NAME set), one object per line.
     app_lines = [line for line in output.splitlines() if line.startswith("{")]
     assert all(json.loads(line)["request_id"] for line in app_lines)
