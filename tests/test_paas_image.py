@@ -227,32 +227,36 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
     port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": database, "SECRET_KEY": secret_key()}
     env["FLY_APP_NAME"] = "microblog-test"
-    server = image.start(image.config["Entrypoint"] + image.config["Cmd"], env)
-    try:
-        # Fly's health check: plain HTTP, no redirect followed (force_https is
-        # the proxy's job), although the app itself insists on HTTPS.
-        assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process=server) == 200
-        assert get(port, "/readyz")[0] == 200
-        assert get(port, "/auth/login")[0] in {301, 308}
-        status, _, page = get(port, "/auth/login", FLY_PROXY_HEADERS)
-        assert status == 200 and b"<form" in page
-        status, headers, body = get(
-            port, "/static/css/app.css", {"Accept-Encoding": "gzip"}
-        )
-        assert status == 200 and headers["Content-Encoding"] == "gzip"
-        stylesheet = (ROOT / "microblog/static/css/app.css").read_bytes()
-        assert gzip.decompress(body) == stylesheet
-        # The image's own HEALTHCHECK, run inside the container.
-        check = image.config["Healthcheck"]["Test"][1:]
-        probe = image.run(check, {"PORT": str(port)})
-        assert probe.returncode == 0, probe.stdout + probe.stderr
-        # SIGTERM, as Docker and Fly (kill_signal) send it, to gunicorn itself.
-        os.kill(gunicorn_master(port), signal.SIGTERM)
-        output, _ = server.communicate(timeout=STOP_TIMEOUT)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    command = image.config["Entrypoint"] + image.config["Cmd"]
+    with image.start(command, env) as server:
+        try:
+            # Fly's health check: plain HTTP, no redirect followed (force_https is
+            # the proxy's job), although the app itself insists on HTTPS.
+            healthz = f"http://127.0.0.1:{port}/healthz"
+            assert wait_for_http(healthz, process=server) == 200
+            assert get(port, "/readyz")[0] == 200
+            assert get(port, "/auth/login")[0] in {301, 308}
+            status, _, page = get(port, "/auth/login", FLY_PROXY_HEADERS)
+            assert status == 200 and b"<form" in page
+            status, headers, body = get(
+                port,
+                "/static/css/app.css",
+                {**FLY_PROXY_HEADERS, "Accept-Encoding": "gzip"},
+            )
+            assert status == 200 and headers["Content-Encoding"] == "gzip"
+            stylesheet = (ROOT / "microblog/static/css/app.css").read_bytes()
+            assert gzip.decompress(body) == stylesheet
+            # The image's own HEALTHCHECK, run inside the container.
+            check = image.config["Healthcheck"]["Test"][1:]
+            probe = image.run(check, {"PORT": str(port)})
+            assert probe.returncode == 0, probe.stdout + probe.stderr
+            # SIGTERM, as Docker and Fly (kill_signal) send it, to gunicorn itself.
+            os.kill(gunicorn_master(port), signal.SIGTERM)
+            output, _ = server.communicate(timeout=STOP_TIMEOUT)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
     assert server.returncode == 0, output
     assert "Handling signal: term" in output
     assert '"GET /auth/login HTTP/1.1" 200' in output
