@@ -26,7 +26,7 @@ def add_row(row: Row) -> None:
 
 
 def format_table(rows: list[Row]) -> list[str]:
-    """The rows as an aligned plain-text table with a notes column."""
+    """The rows, in scenario order, as an aligned table with a notes column."""
     cells = [(*HEADERS, "notes")] + [
         (
             row.scenario,
@@ -36,7 +36,8 @@ def format_table(rows: list[Row]) -> list[str]:
             str(row.found),
             row.note,
         )
-        for row in rows
+        # Scenario names start with their number; sorted() keeps run order within.
+        for row in sorted(rows, key=lambda row: row.scenario.split()[0])
     ]
     widths = [max(len(line[column]) for line in cells) for column in range(6)]
     lines = []
