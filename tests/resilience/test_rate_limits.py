@@ -85,6 +85,10 @@ def test_sign_in_limit_holds_across_instances_with_redis(
     allowed = ACCOUNT_FAILURES_PER_MINUTE
     assert statuses == [200] * allowed + [429] * (ATTEMPTS - allowed)
     assert "rate-limit-storage" not in deploy_check(settings)
+    # Redis lost: sign-in keeps answering (the limits fail open), never a 500.
+    own_redis.stop()
+    assert set(failed_sign_ins(cluster.url, f"nobody-{secrets.token_hex(4)}")) == {200}
+    assert "cannot reach REDIS_URL" in deploy_check(settings)
 
 
 def test_without_redis_the_app_starts_and_deploy_check_says_limits_are_per_process(
