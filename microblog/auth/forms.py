@@ -71,6 +71,17 @@ def password_field(label: str) -> PasswordField:
     )
 
 
+def repeat_password_field() -> PasswordField:
+    """The confirmation box, which must equal the ``password`` field."""
+    return PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
+    )
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
@@ -87,13 +98,7 @@ class RegistrationForm(FlaskForm):
     username = username_field()
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = password_field(_l("Password"))
-    password2 = PasswordField(
-        _l("Repeat password"),
-        validators=[
-            DataRequired(),
-            EqualTo("password", message=_l("The passwords do not match.")),
-        ],
-    )
+    password2 = repeat_password_field()
     submit = SubmitField(_l("Register"))
 
     def validate_username(self, field: StringField) -> None:
@@ -119,11 +124,5 @@ class ResetPasswordRequestForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = password_field(_l("New password"))
-    password2 = PasswordField(
-        _l("Repeat password"),
-        validators=[
-            DataRequired(),
-            EqualTo("password", message=_l("The passwords do not match.")),
-        ],
-    )
+    password2 = repeat_password_field()
     submit = SubmitField(_l("Set new password"))
