@@ -39,7 +39,9 @@ worker_class = "gthread"
 # so no thread ever queues for a connection. SQLite has no pool settings.
 threads = _pool.get("pool_size", 2) + _pool.get("max_overflow", 2)
 
-# Heroku's router gives up after 30 s (H12); kill a stuck worker before that.
+# A worker whose main loop stops answering for this long is restarted; under
+# Heroku's 30 s router limit (H12), by which time nobody waits for the answer.
+# (With threads a single slow request does not trip it; the router cuts that.)
 timeout = 25
 
 # Heroku and Docker send SIGKILL 30 s (Docker: our stop_grace_period) after
@@ -57,6 +59,11 @@ accesslog = "-"
 access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 )
+
+# On a platform (LOG_FORMAT=json) each access line is a JSON object, like the
+# app's own log lines, so a log drain can index both the same way.
+if _settings["LOG_FORMAT"] == "json":
+    logger_class = "microblog.access_log.JsonAccessLogger"
 
 # gunicorn's own messages (start, stop, worker restarts) on stderr.
 errorlog = "-"

@@ -120,6 +120,27 @@ def test_access_log_carries_the_routers_request_id(tmp_path: Path) -> None:
     assert f"request_id={own_headers['X-Request-Id']}" in access_log
 
 
+def test_on_a_platform_access_lines_are_json_with_the_request_id(
+    tmp_path: Path,
+) -> None:
+    awkward_agent = 'Bot "quoted" \\ agent'
+    with run_gunicorn(tmp_path, LOG_FORMAT="json") as server:
+        status, _, _ = server.request(
+            "/healthz?x=1",
+            headers={"X-Request-Id": "heroku-router-id-2", "User-Agent": awkward_agent},
+        )
+        assert status == 200
+        assert server.stop() == 0
+    access_log, _ = server.output()
+    entries = [json.loads(line) for line in access_log.splitlines()]
+    entry = next(e for e in entries if e["request_id"] == "heroku-router-id-2")
+    assert entry["path"] == "/healthz"
+    assert entry["status"] == 200
+    assert entry["method"] == "GET"
+    assert entry["user_agent"] == awkward_agent
+    assert entry["logger"] == "gunicorn.access"
+
+
 def test_tutorial_target_microblog_app_also_serves(tmp_path: Path) -> None:
     # microblog/ (the package) shadows microblog.py: the package provides `app`.
     with run_gunicorn(tmp_path, target="microblog:app") as server:
