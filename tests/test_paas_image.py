@@ -255,8 +255,7 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
             output, _ = server.communicate(timeout=STOP_TIMEOUT)
         finally:
             if server.poll() is None:
-                server.kill()
-                server.wait()
+                stop_after_failure(server, port)
     assert server.returncode == 0, output
     assert "Handling signal: term" in output
     # JSON logs on a platform (FLY_APP_NAME set), one object per line, the
@@ -267,3 +266,13 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
         e for e in entries if e.get("path") == "/auth/login" and e["status"] == 200
     ]
     assert login[0]["request_id"] == FLY_PROXY_HEADERS["Fly-Request-Id"]
+
+
+def stop_after_failure(server: subprocess.Popen[str], port: int) -> None:
+    """Stop gunicorn itself: killing `buildah run` would leave it running."""
+    try:
+        os.kill(gunicorn_master(port), signal.SIGTERM)
+        server.wait(STOP_TIMEOUT)
+    except (AssertionError, ProcessLookupError, subprocess.TimeoutExpired):
+        server.kill()
+        server.wait()
