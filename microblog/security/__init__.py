@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from microblog.security import headers, hosts, limits, transport
+from microblog.security import headers, hosts, inputs, limits, transport
 
 
 def init_app(app: Flask) -> None:
     """Wrap the app in the security layers and attach the rate limits."""
+    inputs.init_app(app)
     limits.init_app(app)
     transport.init_app(app)
     hosts.init_app(app)
