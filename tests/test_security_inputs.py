@@ -45,3 +45,11 @@ def test_nul_in_a_json_body_is_a_bad_request(client: FlaskClient) -> None:
 
 def test_text_without_nul_passes(client: FlaskClient) -> None:
     assert client.get("/search?q=caf%C3%A9").status_code == 200
+
+
+def test_absurdly_nested_json_is_a_bad_request(client: FlaskClient) -> None:
+    nested = "[" * 10_000 + "]" * 10_000  # 20 KB, under the size limit
+    response = client.post(
+        "/api/posts", data=nested, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400

@@ -1,4 +1,4 @@
-"""Refuse NUL characters anywhere in a request's text.
+"""Refuse NUL characters anywhere in a request's text, and absurdly nested JSON.
 
 No field of this app can hold one, and PostgreSQL rejects them in any string
 ("A string literal cannot contain NUL characters"), which would surface as a
@@ -15,13 +15,29 @@ from flask import Flask, abort, request
 
 def holds_nul(value: Any) -> bool:
     """True when ``value`` (a string, or JSON made of them) contains a NUL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(holds_nul(item) for item in value)
+    # A loop, not recursion: JSON can nest deeper than Python's stack.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
+
+
+def json_body() -> Any:
+    """The parsed JSON body, None if it is not JSON; 400 if it nests too deep."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        # Python's parser gives up past ~1000 levels with an error Flask does not
+        # turn into a 400; no real request nests like that.
+        abort(400)
 
 
 def texts(pairs: Iterable[tuple[str, str]]) -> Iterable[str]:
@@ -39,7 +55,7 @@ def refuse_nul() -> None:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if any(holds_nul(t) for t in texts(request.form.items(multi=True))):
             abort(400)
-    elif request.is_json and holds_nul(request.get_json(silent=True)):
+    elif request.is_json and holds_nul(json_body()):
         abort(400)
 
 
