@@ -1,4 +1,4 @@
-"""NUL characters are refused with a 400 on every backend (PostgreSQL would 500)."""
+"""NUL characters in page requests and absurdly nested JSON get 400, not a 500."""
 
 from __future__ import annotations
 
@@ -35,12 +35,6 @@ def test_nul_in_a_form_is_a_bad_request_and_stores_nothing(client: FlaskClient) 
     )
     assert (login.status_code, register.status_code) == (400, 400)
     assert client.get("/user/bob").status_code == 404
-
-
-def test_nul_in_a_json_body_is_a_bad_request(client: FlaskClient) -> None:
-    response = client.post("/api/users", json={"username": "x\x00", "nested": ["\x00"]})
-    assert response.status_code == 400
-    assert response.json is not None and response.json["error"] == "Bad Request"
 
 
 def test_text_without_nul_passes(client: FlaskClient) -> None:
