@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -37,6 +39,9 @@ def username_field() -> StringField:
 
 def username_taken(username: str, except_id: int | None = None) -> bool:
     """Usernames are unique without regard to case."""
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        # No stored name looks like this; and PostgreSQL would fail on a NUL.
+        return False
     query = sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
     if except_id is not None:
         query = query.where(User.id != except_id)
