@@ -249,4 +249,6 @@ def test_an_address_that_grows_past_the_limit_when_normalised_is_422(client):
     assert (len(address), len(address.lower())) == (120, 122)
     response = client.post("/api/users", json={**NEW_USER, "email": address})
     assert response.status_code == 422
-    assert error_of(response)["errors"] == {"email": ["At most 120 characters."]}
+    assert error_of(response)["errors"] == {
+        "email": ["Field cannot be longer than 120 characters."]
+    }
