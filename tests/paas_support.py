@@ -22,8 +22,8 @@ from typing import Any
 from tests.processes import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
-# The schemas are shared data kept beside the repository, not inside it.
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+# The platforms' published schemas, kept unmodified beside the tests.
+SCHEMAS = ROOT / "tests" / "schemas"
 VENV_BIN = Path(sys.executable).parent
 # The variable names the app reads; anything else in a deployment file is a typo.
 CONFIG_SOURCE = ROOT / "microblog" / "config.py"
