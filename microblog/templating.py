@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
-from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 
 from microblog.models import utcnow
@@ -29,8 +29,4 @@ def current_locale_code() -> str:
 
 def init_app(app: Flask) -> None:
     """Expose the helpers to Jinja."""
-    app.jinja_env.globals.update(
-        ago=ago,
-        current_locale_code=current_locale_code,
-        format_datetime=format_datetime,
-    )
+    app.jinja_env.globals.update(ago=ago, current_locale_code=current_locale_code)
