@@ -92,12 +92,8 @@ def static_encoding(base: str, path: str) -> str | None:
 
 
 @pytest.mark.slow
-def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
-    # Before the release phase the web process serves but is not ready: it
-    # never migrates by itself.
-    with honcho_web(checkout) as base:
-        assert wait_for_http(f"{base}/readyz") == 503
-
+def run_release(checkout: Path) -> subprocess.CompletedProcess[str]:
+    """Run the Procfile's release process through honcho; it must succeed."""
     release = subprocess.run(
         honcho("start", "release"),
         cwd=checkout,
@@ -107,6 +103,16 @@ def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
         timeout=120,
     )
     assert release.returncode == 0, release.stdout + release.stderr
+    return release
+
+
+def test_release_then_web_against_postgres_from_dotenv(checkout: Path) -> None:
+    # Before the release phase the web process serves but is not ready: it
+    # never migrates by itself.
+    with honcho_web(checkout) as base:
+        assert wait_for_http(f"{base}/readyz") == 503
+
+    release = run_release(checkout)
     assert "Running upgrade" in release.stdout
     # The production preflight runs too, as warnings that never fail a release.
     assert "deploy check:" in release.stdout
@@ -133,15 +139,7 @@ def test_release_phase_is_idempotent_and_procfile_parses_in_honcho(
     checkout: Path,
 ) -> None:
     for _ in range(2):
-        release = subprocess.run(
-            honcho("start", "release"),
-            cwd=checkout,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert release.returncode == 0, release.stdout + release.stderr
+        run_release(checkout)
     checked = subprocess.run(
         honcho("check"), cwd=checkout, capture_output=True, text=True, check=True
     )
