@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,20 @@ def require_self(user_id: int) -> User:
     return caller
 
 
+def user_page(
+    query_for: Callable[[int], Any], args: dict[str, Any], user_id: int
+) -> dict[str, Any]:
+    """A page of users related to ``user_id``, as the viewer sees them."""
+    require_user_exists(user_id)
+    viewer_id = current_api_user().id
+    return collection(
+        query_for(user_id),
+        args,
+        lambda row: user_row_document(row, viewer_id),
+        user_id=user_id,
+    )
+
+
 @bp.route("/users/<int:user_id>/followers", methods=["GET"])
 @token_auth
 @documents(404)
@@ -45,14 +60,7 @@ def require_self(user_id: int) -> User:
 @bp.response(200, UserPageSchema)
 def list_followers(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """The users who follow this user."""
-    require_user_exists(user_id)
-    viewer_id = current_api_user().id
-    return collection(
-        followers_of(user_id),
-        args,
-        lambda row: user_row_document(row, viewer_id),
-        user_id=user_id,
-    )
+    return user_page(followers_of, args, user_id)
 
 
 @bp.route("/users/<int:user_id>/following", methods=["GET"])
@@ -62,14 +70,7 @@ def list_followers(args: dict[str, Any], user_id: int) -> dict[str, Any]:
 @bp.response(200, UserPageSchema)
 def list_following(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """The users this user follows."""
-    require_user_exists(user_id)
-    viewer_id = current_api_user().id
-    return collection(
-        followed_by(user_id),
-        args,
-        lambda row: user_row_document(row, viewer_id),
-        user_id=user_id,
-    )
+    return user_page(followed_by, args, user_id)
 
 
 @bp.route("/users/<int:user_id>/following/<int:target_id>", methods=["POST"])
