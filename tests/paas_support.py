@@ -31,6 +31,19 @@ PLATFORM_VARIABLES = frozenset({"PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"
 STOP_TIMEOUT = 40
 
 
+def http_get(
+    port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, dict[str, str], bytes]:
+    """One GET to a loopback port over a fresh connection: status, headers, body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
 def read_toml(name: str) -> dict[str, Any]:
     """A TOML file of the repository, parsed."""
     with (ROOT / name).open("rb") as handle:
@@ -114,13 +127,7 @@ class Gunicorn:
         self, path: str, headers: dict[str, str] | None = None, timeout: float = 30
     ) -> tuple[int, dict[str, str], bytes]:
         """One GET over a fresh connection: status, headers, body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request("GET", path, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+        return http_get(self.port, path, headers, timeout)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Signal the master and wait for it to exit; return its exit status."""

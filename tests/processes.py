@@ -42,6 +42,20 @@ class ServiceNotReady(RuntimeError):
     """A server did not come up: it exited, or did not answer in time."""
 
 
+# Debian's Chromium, driven by Playwright (which must never download a browser).
+# Quiet, offline, headless: nothing phones home, nothing needs a GPU or a sandbox
+# (the tests run as root in CI).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
 def services_required() -> bool:
     """True when a missing program must fail the run instead of skipping (CI)."""
     return os.environ.get("REQUIRE_SERVICES", "").strip().lower() in TRUE_WORDS

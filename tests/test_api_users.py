@@ -116,6 +116,14 @@ def test_register_with_a_taken_name_or_address_is_409_naming_it(client):
         assert field in error_of(response)["errors"]
 
 
+def test_register_refuses_a_username_with_a_trailing_newline(client):
+    make_user("carol")
+    data = {**NEW_USER, "username": "carol\n", "email": "other@example.com"}
+    response = client.post("/api/users", json=data)
+    assert response.status_code == 422
+    assert set(error_of(response)["errors"]) == {"username"}
+
+
 def test_register_validation_errors_name_every_field(client):
     data = {"username": "x!", "email": "not-an-address", "password": "short"}
     response = client.post("/api/users", json=data)

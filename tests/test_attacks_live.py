@@ -22,7 +22,7 @@ import pytest
 from markupsafe import escape
 
 from tests.live_server import LiveClient, LiveServer
-from tests.processes import require_program
+from tests.processes import CHROMIUM, CHROMIUM_ARGS, require_program
 
 pytestmark = pytest.mark.slow
 
@@ -851,13 +851,6 @@ def test_forged_forwarded_for_cannot_dodge_the_rate_limit(
 
 # --- A real browser ----------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # Records every CSP violation the page reports, before any of its own code runs.
 RECORD_VIOLATIONS = """
 window.__csp = [];
@@ -874,7 +867,7 @@ def browse(live: LiveServer, username: str, pages: list[str]) -> list[str]:
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
             context = browser.new_context()

@@ -291,3 +291,12 @@ def test_an_address_too_long_once_normalised_is_refused(client: FlaskClient) -> 
     response = register(client, email=address)
     assert response.status_code == 200
     assert user_count() == 0
+
+
+def test_a_trailing_newline_does_not_make_a_second_username(
+    client: FlaskClient,
+) -> None:
+    make_user("alice", "alice@example.com")
+    response = register(client, username="alice\n", email="other@example.com")
+    assert b"Use letters, digits, dots, dashes" in response.data
+    assert user_count() == 1

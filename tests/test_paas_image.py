@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
 import os
 import shlex
@@ -26,7 +25,14 @@ from tests.paas_buildah import (
     require_root_tools,
     standin_rootfs_tar,
 )
-from tests.paas_support import ROOT, STOP_TIMEOUT, procfile, read_toml, secret_key
+from tests.paas_support import (
+    ROOT,
+    STOP_TIMEOUT,
+    http_get,
+    procfile,
+    read_toml,
+    secret_key,
+)
 from tests.processes import free_port, wait_for_http
 from tests.servers import PostgresServer
 
@@ -183,16 +189,6 @@ def test_release_command_runs_through_the_entrypoint_and_repeats_safely(
         engine.dispose()
 
 
-def get(port: int, path: str, headers: dict[str, str] | None = None) -> Any:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
 def gunicorn_master(port: int) -> int:
     """PID of the gunicorn master serving ``port`` (its PORT is in its environment)."""
     found = []
@@ -234,11 +230,11 @@ def test_cmd_serves_the_app_answers_its_healthcheck_and_stops_on_sigterm(
             # the proxy's job), although the app itself insists on HTTPS.
             healthz = f"http://127.0.0.1:{port}/healthz"
             assert wait_for_http(healthz, process=server) == 200
-            assert get(port, "/readyz")[0] == 200
-            assert get(port, "/auth/login")[0] in {301, 308}
-            status, _, page = get(port, "/auth/login", FLY_PROXY_HEADERS)
+            assert http_get(port, "/readyz")[0] == 200
+            assert http_get(port, "/auth/login")[0] in {301, 308}
+            status, _, page = http_get(port, "/auth/login", FLY_PROXY_HEADERS)
             assert status == 200 and b"<form" in page
-            status, headers, body = get(
+            status, headers, body = http_get(
                 port,
                 "/static/css/app.css",
                 {**FLY_PROXY_HEADERS, "Accept-Encoding": "gzip"},

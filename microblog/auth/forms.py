@@ -17,7 +17,10 @@ from microblog.validators import no_control_characters
 PASSWORD_MIN = 8
 # argon2 hashes any length, but a megabyte password is a denial of service.
 PASSWORD_MAX = 128
-USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# Python's "$" also matches before a final newline, so "alice\n" would pass
+# as a second "alice"; "(?!\n)" closes that, and reads the same in the
+# OpenAPI document's (ECMAScript) pattern.
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$(?!\n)"
 
 
 def username_field() -> StringField:

@@ -26,6 +26,8 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.e2e.browser import PageWatch
 from tests.processes import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     BackgroundServer,
     free_port,
     port_open,
@@ -38,17 +40,6 @@ from tests.processes import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-# Quiet, offline, headless: nothing phones home, nothing needs a GPU or a sandbox
-# (we run as root in CI).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 POSTS_PER_PAGE = 5
