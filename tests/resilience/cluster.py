@@ -184,8 +184,21 @@ class AppInstance:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+        self.report_errors()
         shutil.rmtree(self.logs, ignore_errors=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def report_errors(self) -> None:
+        """Print any traceback gunicorn logged, before the logs are deleted.
+
+        pytest shows captured output only for a failing test, so an unexpected
+        500 comes with its cause and a passing run stays quiet.
+        """
+        for log in sorted(self.logs.glob("gunicorn-*.log")):
+            text = log.read_text(errors="replace")
+            start = text.find("Traceback")
+            if start != -1:
+                print(f"--- {self.name} {log.name} ---\n{text[start : start + 6000]}")
 
     def log_tail(self, chars: int = 4000) -> str:
         """The end of the newest gunicorn log."""
