@@ -15,6 +15,8 @@ readonly APP_USER=microblog
 readonly APP_HOME=/srv/microblog
 readonly APP_DIR=/srv/microblog/app
 readonly VENV=/srv/microblog/venv
+# nginx serves /static/ from here: the files under the names pages link.
+readonly STATIC_DIR=/srv/microblog/static
 readonly ENV_DIR=/etc/microblog
 readonly ENV_FILE=/etc/microblog/microblog.env
 readonly LOG_DIR=/var/log/microblog
@@ -23,6 +25,7 @@ readonly ACME_ROOT=/var/www/letsencrypt
 readonly GUNICORN_BIND=127.0.0.1:8000
 readonly NGINX_SITE=/etc/nginx/sites-available/microblog
 readonly NGINX_TLS_SNIPPET=/etc/nginx/snippets/microblog-tls.conf
+readonly NGINX_HEADERS_SNIPPET=/etc/nginx/snippets/microblog-headers.conf
 readonly SUPERVISOR_CONF=/etc/supervisor/conf.d/microblog.conf
 readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
 readonly SSHD_DROPIN=/etc/ssh/sshd_config.d/00-microblog-hardening.conf
@@ -356,6 +359,9 @@ install_virtualenv() {
     # The .mo catalogs are build output, not in git; the systemd unit's read-only
     # file system would stop the app from compiling them at start-up.
     as_app "$APP_DIR" "$VENV/bin/python" -m microblog.translate compile
+    # Pages link fingerprinted names that exist only in the app's memory: write
+    # them to disk for nginx, with gzip copies.
+    as_app "$APP_DIR" "$VENV/bin/python" -m microblog.static_collect "$STATIC_DIR"
 }
 
 # SQL that creates the MariaDB database and a user that may touch only it.
@@ -605,6 +611,7 @@ install_nginx_site() {
     # until Let's Encrypt has answered.
     make_self_signed_certificate
     run install -m 0644 "$DEPLOY_DIR/nginx/microblog-tls.conf" "$NGINX_TLS_SNIPPET"
+    run install -m 0644 "$DEPLOY_DIR/nginx/microblog-headers.conf" "$NGINX_HEADERS_SNIPPET"
     sed "s/${PLACEHOLDER_DOMAIN//./\\.}/$DOMAIN/g" "$DEPLOY_DIR/nginx/microblog.conf" |
         write_file "$NGINX_SITE" 0644 root:root
     run ln -sfn "$NGINX_SITE" /etc/nginx/sites-enabled/microblog

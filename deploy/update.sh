@@ -16,6 +16,7 @@ readonly APP_USER=microblog
 readonly APP_HOME=/srv/microblog
 readonly APP_DIR=/srv/microblog/app
 readonly VENV=/srv/microblog/venv
+readonly STATIC_DIR=/srv/microblog/static
 readonly ENV_FILE=/etc/microblog/microblog.env
 readonly GUNICORN_BIND=127.0.0.1:8000
 readonly SUPERVISOR_CONF=/etc/supervisor/conf.d/microblog.conf
@@ -87,6 +88,8 @@ main() {
     as_app git pull --ff-only
     as_app "$VENV/bin/pip" install --quiet --requirement requirements.txt
     as_app "$VENV/bin/python" -m microblog.translate compile
+    # Before the reload, so the new pages' fingerprinted names are on disk for nginx.
+    as_app "$VENV/bin/python" -m microblog.static_collect "$STATIC_DIR"
     # Migrations run before the reload: old workers keep serving meanwhile, so
     # migrations must stay backward compatible for one release (add, then drop later).
     as_app "$VENV/bin/dotenv" --file "$ENV_FILE" run -- "$VENV/bin/flask" --app microblog db upgrade

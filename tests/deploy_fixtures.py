@@ -129,7 +129,7 @@ def site_replacements(
         "/etc/ssl/microblog/": f"{root}/tls/",
         "/var/www/letsencrypt": f"{root}/acme",
         "/var/log/nginx/": f"{root}/nginx/",
-        "/srv/microblog/app/microblog": f"{root}/app/microblog",
+        "root /srv/microblog;": f"root {root};",
         "127.0.0.1:8000": f"127.0.0.1:{upstream}",
     }
 
@@ -171,12 +171,13 @@ def write_nginx_files(root: Path, upstream: int) -> tuple[int, int]:
     )
     # The site includes snippets/… relative to the main file's folder, as in /etc/nginx.
     (conf_dir / "snippets" / "microblog-tls.conf").write_text(snippet)
+    shutil.copy(DEPLOY / "nginx" / "microblog-headers.conf", conf_dir / "snippets")
     (conf_dir / "nginx.conf").write_text(nginx_main_conf(root, site))
     return http_port, https_port
 
 
 def prepare_app(root: Path) -> dict[str, str]:
-    """The app's environment; its database migrated and seeded, static files copied."""
+    """The app's environment; its database migrated and seeded, static files written."""
     # The settings provision.sh writes that matter behind nginx.
     env = child_env(
         SECRET_KEY="deploy-test-" + "k" * 40,
@@ -188,9 +189,11 @@ def prepare_app(root: Path) -> dict[str, str]:
     )
     flask_command(env, "db", "upgrade")
     flask_command(env, "seed", "--users", "1", "--follows", "0", "--posts", "0")
-    # Copied so that nginx's worker user can read them wherever the checkout lives.
-    shutil.copytree(
-        REPO / "microblog" / "static", root / "app" / "microblog" / "static"
+    # As provision.sh does, into a folder nginx's worker user can read.
+    run_checked(
+        [sys.executable, "-m", "microblog.static_collect", str(root / "static")],
+        cwd=REPO,
+        env=env,
     )
     return env
 
@@ -229,7 +232,7 @@ def web_stack() -> Iterator[WebStack]:
         upstream_port=upstream,
         nginx=server,
         nginx_program=nginx,
-        static_root=root / "app" / "microblog" / "static",
+        static_root=root / "static",
         acme_root=root / "acme",
         app_env=env,
     )

@@ -11,7 +11,6 @@ import ssl
 import subprocess
 import sys
 import time
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +24,6 @@ from tests.processes import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
-THIRTY_DAYS = 30 * 24 * 3600
 CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -136,24 +134,6 @@ def test_https_offers_http2(web_stack: WebStack) -> None:
     ):
         assert tls.selected_alpn_protocol() == "h2"
         assert tls.version() in {"TLSv1.2", "TLSv1.3"}
-
-
-def test_static_files_come_from_disk_cached_30_days_and_skip_gunicorn(
-    web_stack: WebStack,
-) -> None:
-    reply = https(web_stack, "/static/css/app.css")
-    assert reply.status == 200
-    assert reply.body == (web_stack.static_root / "css" / "app.css").read_bytes()
-    assert reply.header("Content-Type") == "text/css"
-    assert reply.header("Cache-Control") == f"max-age={THIRTY_DAYS}"
-    expires = parsedate_to_datetime(reply.header("Expires"))
-    sent = parsedate_to_datetime(reply.header("Date"))
-    assert (expires - sent).total_seconds() == THIRTY_DAYS
-    assert https(web_stack, "/static/no-such-file.css").status == 404
-    # A proxied request after the static ones: once it is logged, they would be too.
-    assert https(web_stack, "/healthz?after-static").status == 200
-    lines = gunicorn_lines(web_stack, "/healthz?after-static")
-    assert not [line for line in lines if "/static/" in line]
 
 
 def test_app_sees_the_client_address_and_https_not_spoofed_headers(

@@ -160,8 +160,11 @@ def test_deploy_files_agree_on_paths_and_stop_timeouts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     names = "APP_DIR VENV ENV_FILE LOG_DIR TLS_DIR ACME_ROOT GUNICORN_BIND SSHD_DROPIN"
+    names += " STATIC_DIR"
     values = provision_shell(f'for n in {names}; do echo "${{!n}}"; done')
-    app_dir, venv, env_file, log_dir, tls_dir, acme, bind, dropin = values.split()
+    app_dir, venv, env_file, log_dir, tls_dir, acme, bind, dropin, static = (
+        values.split()
+    )
     supervisor = (DEPLOY / "supervisor" / "microblog.conf").read_text()
     unit = (DEPLOY / "systemd" / "microblog.service").read_text()
     site = (DEPLOY / "nginx" / "microblog.conf").read_text()
@@ -170,9 +173,12 @@ def test_deploy_files_agree_on_paths_and_stop_timeouts(
     update = UPDATE.read_text()
     for line in (f"VENV={venv}", f"ENV_FILE={env_file}", f"GUNICORN_BIND={bind}"):
         assert f"readonly {line}\n" in update
+    assert f"readonly STATIC_DIR={static}\n" in update
     assert f"directory={app_dir}" in supervisor and f"{log_dir}/" in supervisor
     assert f"WorkingDirectory={app_dir}" in unit
-    assert f"root {app_dir}/microblog;" in site and f"proxy_pass http://{bind};" in site
+    # nginx's root is the parent of its /static/ folder.
+    assert static.endswith("/static") and f"root {Path(static).parent};" in site
+    assert f"proxy_pass http://{bind};" in site
     assert f"root {acme};" in site and f"{tls_dir}/fullchain.pem" in site
     assert (DEPLOY / "ssh" / Path(dropin).name).exists()
     # Both process managers wait longer than gunicorn takes to finish requests.
@@ -255,6 +261,7 @@ def test_update_dry_run_migrates_before_a_graceful_reload(
         f"{as_app}git pull --ff-only",
         f"{as_app}{venv}pip install --quiet --requirement requirements.txt",
         f"{as_app}{venv}python -m microblog.translate compile",
+        f"{as_app}{venv}python -m microblog.static_collect /srv/microblog/static",
         f"{as_app}{venv}dotenv --file /etc/microblog/microblog.env run -- "
         f"{venv}flask --app microblog db upgrade",
         reload,
