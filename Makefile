@@ -1,6 +1,7 @@
 # The one task runner. Works on a fresh Debian/Ubuntu machine with python3 and
 # python3-venv, without activating the virtual environment.
-#   make run    install, configure, migrate, seed when empty, serve on :8000
+#   make run    install, configure, migrate, seed when empty, serve on
+#               127.0.0.1:$PORT (8000 unless PORT is set)
 #   make test   lint + the whole test suite
 #   make lint   ruff check, ruff format --check, mypy
 #   make e2e    the browser tests only
@@ -15,7 +16,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app microblog
-HOST_PORT := 127.0.0.1:8000
+# `PORT=8123 make run` serves on another port (loopback only, as always).
+PORT ?= 8000
 
 .PHONY: help run test lint e2e resilience bench
 
@@ -46,7 +48,7 @@ run: $(VENV)/.installed-run .env
 	$(FLASK) translate compile
 	$(FLASK) db upgrade
 	$(FLASK) seed --if-empty --users 20 --follows 5 --posts 5
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST_PORT) 'microblog:create_app()'
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) 'microblog:create_app()'
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ any worker starts: a bad variable stops gunicorn with one line naming it
 """
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -22,9 +23,39 @@ load_environment(Path(__file__).resolve().parent)
 _settings = load_config(os.environ)
 _pool = _settings["SQLALCHEMY_ENGINE_OPTIONS"]
 
-# All interfaces, because the platform's router (or nginx, or Docker's port
-# mapping) connects from outside the container; PORT is what Heroku and Fly set.
-bind = [f"0.0.0.0:{_settings['PORT']}"]
+
+def listen_addresses(port: int) -> list[str]:
+    """Every interface, IPv4 and IPv6, on ``port``.
+
+    The platform's router (or nginx, or Docker's port mapping) connects from
+    outside the container, over IPv4; Fly's private network (6PN, Flycast) is
+    IPv6 only. Linux decides whether one IPv6 socket on ``[::]`` also takes
+    IPv4 connections (net.ipv6.bindv6only = 0, the default: a second socket on
+    0.0.0.0 would then fail with "address in use") or IPv6 ones only (= 1: both
+    are needed). Without IPv6 in the kernel, IPv4 alone.
+    """
+    ipv4 = f"0.0.0.0:{port}"
+    ipv6 = f"[::]:{port}"
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::", 0))
+    except OSError:
+        return [ipv4]
+    try:
+        v6_only = Path("/proc/sys/net/ipv6/bindv6only").read_text().strip() == "1"
+    except OSError:
+        v6_only = False
+    return [ipv4, ipv6] if v6_only else [ipv6]
+
+
+bind = listen_addresses(_settings["PORT"])
+
+# A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d, which gunicorn's
+# default trusted front end (loopback) would not match; the app unmaps them
+# itself (microblog/ops/peer.py). FORWARDED_ALLOW_IPS, when set, wins.
+forwarded_allow_ips = os.environ.get(
+    "FORWARDED_ALLOW_IPS", "127.0.0.1,::1,::ffff:127.0.0.1"
+)
 
 # Heroku's buildpack sets WEB_CONCURRENCY from the dyno size; elsewhere one
 # process per CPU, capped so that workers x threads stays inside a small

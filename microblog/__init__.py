@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from microblog.config import load_config, load_environment
+from microblog.ops.peer import UnmapIPv4
 
 __all__ = ["create_app"]
 
@@ -117,6 +118,8 @@ def configure_proxy(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
+    # Outermost, so that ProxyFix and everything after it see plain IPv4.
+    app.wsgi_app = UnmapIPv4(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,70 @@
+"""`make run` exactly as the README gives it, with PORT set: it binds that port
+on loopback and serves the seeded app."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from tests.paas_support import ROOT, STOP_TIMEOUT, clean_env, http_get
+from tests.processes import port_open, wait_for_http
+
+# Local state that a clone does not have; the virtual environment is lent.
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "instance", ".env", "__pycache__", "*_cache", "node_modules"
+)
+# Installing, migrating and seeding come before gunicorn answers.
+START_TIMEOUT = 240
+
+
+DOCUMENTED = re.compile(r"^\$ (PORT=(\d+) make run)$", re.MULTILINE)
+
+
+def documented_command() -> tuple[str, int]:
+    """The README's `PORT=... make run` line, and the port it names."""
+    found = DOCUMENTED.findall((ROOT / "README.md").read_text())
+    assert len(found) == 1, found
+    command, port = found[0]
+    return command, int(port)
+
+
+def test_make_run_serves_on_the_port_given_in_port(tmp_path: Path) -> None:
+    command, port = documented_command()
+    assert not port_open(port), f"port {port} is busy on this machine"
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
+    # The installed environment of this checkout stands in for `make`'s own
+    # (its stamp file is newer than requirements.txt, so make installs nothing).
+    (clone / ".venv").symlink_to(ROOT / ".venv")
+    log = (tmp_path / "make-run.log").open("wb")
+    # The command as a user types it, in a shell, in a process group of its own.
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=clone,
+        env=clean_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_http(
+            f"http://127.0.0.1:{port}/healthz", timeout=START_TIMEOUT, process=process
+        )
+        status, _, body = http_get(port, "/auth/login")
+        assert status == 200
+        assert b"Sign In" in body or b"Sign in" in body
+        # gunicorn's own start line: loopback only, on that port.
+        listening = f"Listening at: http://127.0.0.1:{port} "
+        assert listening in (tmp_path / "make-run.log").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
