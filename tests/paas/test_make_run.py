@@ -10,6 +10,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+from tests.harness.docs import documented_command
 from tests.paas_support import ROOT, STOP_TIMEOUT, clean_env, http_get
 from tests.processes import port_open, wait_for_http
 
@@ -21,19 +22,14 @@ NOT_IN_A_CLONE = shutil.ignore_patterns(
 START_TIMEOUT = 240
 
 
-DOCUMENTED = re.compile(r"^\$ (PORT=(\d+) make run)$", re.MULTILINE)
-
-
-def documented_command() -> tuple[str, int]:
-    """The README's `PORT=... make run` line, and the port it names."""
-    found = DOCUMENTED.findall((ROOT / "README.md").read_text())
-    assert len(found) == 1, found
-    command, port = found[0]
-    return command, int(port)
+PORT_GIVEN = re.compile(r"^PORT=(\d+) make run$")
 
 
 def test_make_run_serves_on_the_port_given_in_port(tmp_path: Path) -> None:
-    command, port = documented_command()
+    command = documented_command("README.md", "PORT=")
+    given = PORT_GIVEN.match(command)
+    assert given, command
+    port = int(given[1])
     assert not port_open(port), f"port {port} is busy on this machine"
     clone = tmp_path / "clone"
     shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
