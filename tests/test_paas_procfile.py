@@ -1,9 +1,13 @@
-"""The Procfile run by a real Procfile runner (honcho), as Heroku runs it."""
+"""The Procfile run by a real Procfile runner (honcho), as Heroku runs it.
+
+The honcho commands are the ones docs/heroku.md tells a user to type.
+"""
 
 from __future__ import annotations
 
 import http.client
 import json
+import shlex
 import shutil
 import signal
 import subprocess
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.docs import documented_command
 from tests.paas_support import ROOT, STOP_TIMEOUT, VENV_BIN, clean_env, secret_key
 from tests.processes import free_port, wait_for_http
 from tests.servers import PostgresServer
@@ -21,6 +26,9 @@ from tests.servers import PostgresServer
 NOT_SHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "venv", "instance", ".env", "__pycache__", "*_cache"
 )
+
+
+HEROKU_PAGE = "docs/heroku.md"
 
 
 def honcho(*args: str) -> list[str]:
@@ -58,7 +66,8 @@ def honcho_web(app_dir: Path) -> Iterator[str]:
     """`honcho start web` in ``app_dir``; yields the base URL, stops with SIGTERM."""
     log = (app_dir.parent / "web.log").open("wb")
     process = subprocess.Popen(
-        honcho("start", "web"),
+        # Exactly as docs/heroku.md shows it: a simple command, no shell needed.
+        shlex.split(documented_command(HEROKU_PAGE, "honcho start web")),
         cwd=app_dir,
         env=clean_env(),
         stdout=log,
@@ -95,7 +104,7 @@ def static_encoding(base: str, path: str) -> str | None:
 def run_release(checkout: Path) -> subprocess.CompletedProcess[str]:
     """Run the Procfile's release process through honcho; it must succeed."""
     release = subprocess.run(
-        honcho("start", "release"),
+        shlex.split(documented_command(HEROKU_PAGE, "honcho start release")),
         cwd=checkout,
         env=clean_env(),
         capture_output=True,

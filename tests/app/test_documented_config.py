@@ -1,0 +1,21 @@
+"""docs/configuration.md's example of a bad setting, run as the page shows it."""
+
+from __future__ import annotations
+
+from tests.harness.docs import (
+    ROOT,
+    documented_command,
+    documented_output,
+    run_documented,
+)
+from tests.paas_support import clean_env
+
+PAGE = "docs/configuration.md"
+EXAMPLE = "DATABASE_URL=foo://x gunicorn"
+
+
+def test_a_bad_database_url_stops_gunicorn_with_the_line_the_page_shows() -> None:
+    result = run_documented(documented_command(PAGE, EXAMPLE), ROOT, clean_env())
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == documented_output(PAGE, EXAMPLE)
+    assert "Traceback" not in result.stdout + result.stderr
