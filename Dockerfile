@@ -21,10 +21,10 @@ RUN python -m venv /opt/venv \
 
 COPY . .
 
-# The build steps Heroku runs too (bin/post_compile): compiled translations and
+# The build steps Heroku runs too (bin/build): compiled translations and
 # gzip variants of the static files. A platform's release step could not do
 # this: the files it writes are thrown away.
-RUN bin/post_compile
+RUN bin/build
 
 # Run as an unprivileged user; only the instance folder (SQLite default) is writable.
 # A numeric id, so that Kubernetes' runAsNonRoot can check it.

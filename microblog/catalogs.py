@@ -1,7 +1,7 @@
 """Message catalogs: extract the strings, keep the ``.po`` files current, compile them.
 
 Compiled ``.mo`` files are build output and never committed. The build compiles
-them (``flask --app microblog translate compile``); should a build skip that step,
+them (``bin/build`` on every platform); should a build skip that step,
 or a ``.po`` change without recompiling, :func:`usable_directory` notices at
 start-up and serves freshly compiled catalogs from a temporary folder instead of
 stale ones.
@@ -183,9 +183,12 @@ def _usable_directory(source: Path, fingerprint: tuple[object, ...]) -> Path:
     )
     compile_catalogs(source, target)
     names = ", ".join(str(path.relative_to(source)) for path in stale)
+    # A fallback only: the build (bin/build) compiles them into the app itself,
+    # where every process finds them without this work at each start.
     log.warning(
         "compiled translations missing or out of date (%s); serving a fresh "
-        "compile from %s. Run 'flask --app microblog translate compile' in the build.",
+        "compile from %s. The build should run bin/build (or 'flask --app "
+        "microblog translate compile').",
         names,
         target,
     )
