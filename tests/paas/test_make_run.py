@@ -1,5 +1,5 @@
-"""`make run` exactly as the README gives it, with PORT set: it binds that port
-on loopback and serves the seeded app."""
+"""`make run` exactly as the README gives it, without and with PORT: it binds
+that port (8000 by default) on loopback and serves the seeded app."""
 
 from __future__ import annotations
 
@@ -25,11 +25,19 @@ START_TIMEOUT = 240
 PORT_GIVEN = re.compile(r"^PORT=(\d+) make run$")
 
 
+def test_make_run_serves_on_port_8000_by_default(tmp_path: Path) -> None:
+    make_run_serves(documented_command("README.md", "make run"), 8000, tmp_path)
+
+
 def test_make_run_serves_on_the_port_given_in_port(tmp_path: Path) -> None:
     command = documented_command("README.md", "PORT=")
     given = PORT_GIVEN.match(command)
     assert given, command
-    port = int(given[1])
+    make_run_serves(command, int(given[1]), tmp_path)
+
+
+def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
+    """Run ``command`` in a copy of the repository; it must serve on ``port``."""
     assert not port_open(port), f"port {port} is busy on this machine"
     clone = tmp_path / "clone"
     shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
