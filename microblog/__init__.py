@@ -55,7 +55,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from microblog import i18n, sessions_teardown
+    from microblog import i18n, jobs, sessions_teardown
     from microblog.extensions import csrf, db, login, migrate
 
     db.init_app(app)
@@ -64,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     login.init_app(app)
     csrf.init_app(app)
     i18n.init_app(app)
+    jobs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

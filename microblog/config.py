@@ -328,6 +328,8 @@ def load_config(
         "MAX_PAGE": parse_int(env, "MAX_PAGE", 1000, 1, 100_000),
         "LAST_SEEN_INTERVAL": parse_int(env, "LAST_SEEN_INTERVAL", 300, 0, 86_400),
         "RESET_TOKEN_MAX_AGE": parse_int(env, "RESET_TOKEN_MAX_AGE", 3600, 60, 86_400),
+        "JOB_RETRIES": parse_int(env, "JOB_RETRIES", 3, 1, 10),
+        "JOB_RETRY_DELAY": parse_int(env, "JOB_RETRY_DELAY", 10, 0, 3600),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -23,6 +23,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from microblog import create_app
 from microblog.config import normalise_database_url
 from microblog.extensions import db
+from microblog.jobs.models import Task
+from microblog.jobs.queue import ThreadBackend
 from microblog.models import Post, Token, User, followers
 from microblog.passwords import hash_password
 
@@ -68,7 +70,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
 
 
 def clear_tables() -> None:
-    for table in (Token.__table__, Post.__table__, followers, User.__table__):
+    tables = (Task.__table__, Token.__table__, Post.__table__, followers)
+    for table in (*tables, User.__table__):
         db.session.execute(sa.delete(table))
     db.session.commit()
 
@@ -84,6 +87,13 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+def wait_for_jobs(app: Flask) -> None:
+    """Let jobs running in the app's threads (no REDIS_URL in tests) end."""
+    backend = app.extensions["jobs"]
+    if isinstance(backend, ThreadBackend):
+        backend.wait()
+
+
 def fresh() -> None:
     """End the test's own transaction so it sees what requests committed."""
     db.session.rollback()
@@ -96,6 +106,7 @@ def app(database_url: str) -> Iterator[Flask]:
     application.test_client_class = IsolatedClient
     with application.app_context():
         yield application
+        wait_for_jobs(application)
         db.session.rollback()
         clear_tables()
         db.session.remove()

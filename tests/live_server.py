@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import psycopg2
 
-from tests.processes import free_port, require_loopback, wait_for_http
+from tests.processes import free_port, require_loopback, wait_for_http, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -211,10 +211,21 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def reset_links(self) -> list[str]:
-        """Reset links from the e-mails the app wrote to its log (no MAIL_SERVER)."""
-        text = quopri.decodestring(self.log().encode()).decode(errors="replace")
-        return RESET_LINK.findall(text)
+    def reset_links(self, at_least: int = 1) -> list[str]:
+        """Reset links from the e-mails the app wrote to its log (no MAIL_SERVER).
+
+        Jobs send the mail a moment after the request answered: wait until
+        there are ``at_least`` links.
+        """
+        found: list[str] = []
+
+        def enough() -> bool:
+            text = quopri.decodestring(self.log().encode()).decode(errors="replace")
+            found[:] = RESET_LINK.findall(text)
+            return len(found) >= at_least
+
+        wait_until(enough, f"{at_least} reset links in the log", timeout=20)
+        return found
 
     def query(self, statement: str, *args: Any) -> list[tuple[Any, ...]]:
         """Read the database directly, to see what an attack did or did not store."""

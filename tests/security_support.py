@@ -11,6 +11,7 @@ from flask import Flask
 
 from microblog import create_app
 from microblog.extensions import db
+from tests.conftest import wait_for_jobs
 
 
 @contextmanager
@@ -31,5 +32,6 @@ def sqlite_app(
         if create_tables:
             db.create_all()
         yield app
+        wait_for_jobs(app)
         db.session.remove()
         db.engine.dispose()

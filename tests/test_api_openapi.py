@@ -13,7 +13,7 @@ from microblog import create_app
 from tests import conftest
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "415", "422", "429"}
+ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "415", "422", "429", "503"}
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from microblog.auth.reset_tokens import make_reset_token
 from microblog.extensions import db
 from microblog.models import User
-from tests.conftest import PASSWORD, AuthActions, fresh, make_user
+from tests.conftest import PASSWORD, AuthActions, fresh, make_user, wait_for_jobs
 
 
 def register(client: FlaskClient, **fields: str):
@@ -195,14 +195,18 @@ def test_login_required_pages_redirect_with_next(client: FlaskClient) -> None:
     assert response.headers["Location"] == "/auth/login?next=%2Fedit_profile"
 
 
-def reset_link_from_log(caplog: pytest.LogCaptureFixture) -> str:
+def reset_link_from_log(app: Flask, caplog: pytest.LogCaptureFixture) -> str:
+    wait_for_jobs(app)  # the mail is sent by a job, in a thread of the app
     match = re.search(r"http://localhost(/auth/reset_password/\S+)", caplog.text)
     assert match, caplog.text
     return match.group(1)
 
 
 def test_password_reset_by_logged_email_link(
-    client: FlaskClient, auth: AuthActions, caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     make_user("alice", "alice@example.com")
     caplog.set_level("INFO", logger="microblog.email")
@@ -210,7 +214,7 @@ def test_password_reset_by_logged_email_link(
         "/auth/reset_password_request", data={"email": "ALICE@example.com"}
     )
     assert response.status_code == 302
-    link = reset_link_from_log(caplog)
+    link = reset_link_from_log(app, caplog)
     response = client.post(
         link, data={"password": "a-brand-new-pass", "password2": "a-brand-new-pass"}
     )

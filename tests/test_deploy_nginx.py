@@ -20,7 +20,7 @@ import pytest
 from microblog.security.headers import STRICT_TRANSPORT_SECURITY
 from tests.deploy_fixtures import MINIMAL_NGINX_CONF, WebStack
 from tests.deploy_support import TEST_HOST, LoopbackHTTPS, Reply, fetch, tls_context
-from tests.processes import skip_or_fail
+from tests.processes import skip_or_fail, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -176,8 +176,13 @@ def test_reset_link_uses_the_public_https_address(web_stack: WebStack) -> None:
         },
     )
     assert reply.status == 302, reply.body[:500]
-    log = web_stack.gunicorn.log_tail().replace("=\n", "")
-    assert f"{origin}/auth/reset_password/" in log
+
+    def link_logged() -> bool:
+        # The mail is sent by a job, a moment after the answer.
+        log = web_stack.gunicorn.log_tail().replace("=\n", "")
+        return f"{origin}/auth/reset_password/" in log
+
+    wait_until(link_logged, "reset mail in the log", timeout=20)
 
 
 def test_bodies_over_the_limit_stop_at_nginx(web_stack: WebStack) -> None:

@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
 
 from microblog.api import (  # noqa: E402,F401
     errors,
+    exports,
     follows,
     ids,
     openapi,

@@ -21,7 +21,7 @@ API_CONFIG = {
     # that it is described, rate-limited and answered like every other route.
     "OPENAPI_URL_PREFIX": None,
 }
-ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503)
 SECURITY_SCHEMES = {
     "basicAuth": {"type": "http", "scheme": "basic"},
     "bearerAuth": {"type": "http", "scheme": "bearer"},

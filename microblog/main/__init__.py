@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from microblog.main import activity, avatars, language, routes  # noqa: E402,F401
+from microblog.main import (  # noqa: E402,F401
+    activity,
+    avatars,
+    exports,
+    language,
+    routes,
+)

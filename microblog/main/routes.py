@@ -10,7 +10,9 @@ from werkzeug.wrappers import Response
 
 from microblog.auth.forms import username_taken
 from microblog.extensions import db
+from microblog.jobs.exports import latest_export
 from microblog.main import bp
+from microblog.main.exports import export_state
 from microblog.main.forms import EditProfileForm, EmptyForm, PostForm, SearchForm
 from microblog.main.posting import create_post
 from microblog.models import User, all_posts, profile_query, search_posts
@@ -53,6 +55,7 @@ def user(username: str) -> str:
         abort(404, _("There is no user called %(name)s.", name=username))
     profile, follower_count, following_count, viewer_follows = row
     page = paginate(profile.own_posts())
+    own = profile.id == viewer_id
     return render_template(
         "main/user.html",
         title=profile.username,
@@ -63,6 +66,7 @@ def user(username: str) -> str:
         page=page,
         form=EmptyForm(),
         endpoint="main.user",
+        export=export_state(latest_export(profile)) if own else None,
     )
 
 
