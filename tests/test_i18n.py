@@ -18,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from microblog import catalogs
 from microblog.i18n import LANGUAGE_COOKIE, LANGUAGES
 from microblog.translate import translate
-from tests.conftest import make_post, make_user
+from tests.conftest import make_post, make_user, wait_for_jobs
 
 # Pages and the language cookie need no particular database.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -293,7 +293,7 @@ def test_error_pages_are_in_spanish(client: FlaskClient):
 
 @sqlite_only
 def test_reset_email_is_written_in_the_readers_language(
-    client: FlaskClient, caplog: pytest.LogCaptureFixture
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
 ):
     make_user("susan")
     logger = logging.getLogger("microblog.email")
@@ -304,6 +304,7 @@ def test_reset_email_is_written_in_the_readers_language(
             data={"email": "susan@example.com"},
             headers=SPANISH,
         )
+        wait_for_jobs(app)  # a job sends the mail, in a thread of the app
     finally:
         logger.removeHandler(caplog.handler)
     assert "Subject: [microblog] Restablece tu contraseña" in caplog.text
