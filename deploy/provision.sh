@@ -28,6 +28,7 @@ readonly NGINX_TLS_SNIPPET=/etc/nginx/snippets/microblog-tls.conf
 readonly NGINX_HEADERS_SNIPPET=/etc/nginx/snippets/microblog-headers.conf
 readonly SUPERVISOR_CONF=/etc/supervisor/conf.d/microblog.conf
 readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
+readonly SYSTEMD_WORKER_UNIT=/etc/systemd/system/microblog-worker.service
 readonly SSHD_DROPIN=/etc/ssh/sshd_config.d/00-microblog-hardening.conf
 readonly PLACEHOLDER_DOMAIN=microblog.example.com
 # Boards with less memory than this get the low-memory profile automatically.
@@ -541,8 +542,8 @@ install_process_manager() {
     case $PROCESS_MANAGER in
     supervisor)
         if [[ -f $SYSTEMD_UNIT ]]; then
-            run systemctl disable --now microblog.service
-            run rm -f "$SYSTEMD_UNIT"
+            run systemctl disable --now microblog.service microblog-worker.service
+            run rm -f "$SYSTEMD_UNIT" "$SYSTEMD_WORKER_UNIT"
             run systemctl daemon-reload
         fi
         run install -m 0644 "$DEPLOY_DIR/supervisor/microblog.conf" "$SUPERVISOR_CONF"
@@ -551,9 +552,12 @@ install_process_manager() {
         run supervisorctl reread
         run supervisorctl update
         # update does not restart a program someone stopped by hand.
-        if ! supervisorctl status microblog >/dev/null 2>&1; then
-            run supervisorctl start microblog
-        fi
+        local program
+        for program in microblog microblog-worker; do
+            if ! supervisorctl status "$program" >/dev/null 2>&1; then
+                run supervisorctl start "$program"
+            fi
+        done
         ;;
     systemd)
         if [[ -f $SUPERVISOR_CONF ]]; then
@@ -561,8 +565,10 @@ install_process_manager() {
             run supervisorctl update
         fi
         run install -m 0644 "$DEPLOY_DIR/systemd/microblog.service" "$SYSTEMD_UNIT"
+        run install -m 0644 "$DEPLOY_DIR/systemd/microblog-worker.service" \
+            "$SYSTEMD_WORKER_UNIT"
         run systemctl daemon-reload
-        run systemctl enable --now microblog.service
+        run systemctl enable --now microblog.service microblog-worker.service
         ;;
     esac
 }

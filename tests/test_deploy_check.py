@@ -95,6 +95,7 @@ def test_a_careful_deployment_passes(migrated: Any) -> None:
         ({"SESSION_COOKIE_SAMESITE": None}, "cookies", "not Lax or Strict"),
         ({"RATELIMIT_ENABLED": False}, "rate-limits", "RATELIMIT_ENABLED is off"),
         ({"DEPLOY_CHECK_SILENCE": frozenset()}, "rate-limit-storage", "REDIS_URL"),
+        ({"PLATFORM": "fly"}, "jobs", "REDIS_URL is not set on fly"),
     ],
 )
 def test_each_problem_is_one_line_and_fails(
@@ -208,6 +209,7 @@ def test_flask_command_on_a_naive_heroku_setup(tmp_path: Path) -> None:
         "hosts",
         "mail",
         "rate-limit-storage",
+        "jobs",
         "migrations",
     ]
     assert strict.stderr == ""

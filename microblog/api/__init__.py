@@ -14,13 +14,16 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     """Register the API at ``/api`` with its OpenAPI document."""
+    from microblog.api.exports import register_export_id
     from microblog.api.openapi import build_api
     from microblog.extensions import csrf
 
     # Requests authenticate with tokens in a header, which a third-party page
     # cannot make a browser send, so CSRF tokens protect nothing here.
     csrf.exempt(bp)
-    build_api(app).register_blueprint(bp, url_prefix="/api")
+    api = build_api(app)
+    register_export_id(app, api)
+    api.register_blueprint(bp, url_prefix="/api")
 
 
 from microblog.api import (  # noqa: E402,F401

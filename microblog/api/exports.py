@@ -6,13 +6,14 @@ for the profile page's button. One export per user at a time (409).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import url_for
+from flask import Flask, url_for
+from flask_smorest import Api
 from marshmallow import fields
+from werkzeug.routing import BaseConverter
 
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
@@ -24,7 +25,24 @@ from microblog.jobs.models import Task, TaskStatus
 from microblog.jobs.queue import JobsUnavailable
 from microblog.jobs.rendering import request_origin
 
-EXPORT_ID = re.compile(r"[0-9a-f]{32}")
+
+class ExportIdConverter(BaseConverter):
+    """An export id in a path: 32 lowercase hex digits, anything else is a 404."""
+
+    regex = "[0-9a-f]{32}"
+    part_isolating = True
+
+
+def export_id_schema(converter: BaseConverter) -> dict[str, Any]:
+    """How the OpenAPI document describes the converter (schemathesis reads it)."""
+    return {"type": "string", "pattern": f"^{ExportIdConverter.regex}$"}
+
+
+def register_export_id(app: Flask, api: Api) -> None:
+    app.url_map.converters["export_id"] = ExportIdConverter
+    api.register_converter(ExportIdConverter, export_id_schema)
+
+
 STATUSES = (
     TaskStatus.QUEUED,
     TaskStatus.RUNNING,
@@ -88,21 +106,19 @@ def create_export() -> tuple[dict[str, Any], int, dict[str, str]]:
     return document, 202, {"Location": document["links"]["self"]}
 
 
-@bp.route("/exports/<export_id>", methods=["GET"])
+@bp.route("/exports/<export_id:export_id>", methods=["GET"])
 @token_auth
 @documents(404)
 @bp.response(200, ExportSchema)
 def get_export(export_id: str) -> dict[str, Any]:
     """One of the caller's exports: its status and progress."""
-    task = None
-    if EXPORT_ID.fullmatch(export_id):
-        task = db.session.scalar(
-            sa.select(Task).where(
-                Task.id == export_id,
-                Task.name == JOB_NAME,
-                Task.user_id == current_api_user().id,
-            )
+    task = db.session.scalar(
+        sa.select(Task).where(
+            Task.id == export_id,
+            Task.name == JOB_NAME,
+            Task.user_id == current_api_user().id,
         )
+    )
     if task is None:
         raise fail(404, f"You have no export with id {export_id}.")
     return export_document(task)

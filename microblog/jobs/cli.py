@@ -49,10 +49,6 @@ def work_command(burst: bool) -> None:
     """Run a worker: the Procfile's `worker` process."""
     from microblog.jobs.worker import run_worker
 
-    if not current_app.config.get("REDIS_URL"):
-        raise click.ClickException(
-            "REDIS_URL is not set: without Redis, jobs run inside the web process"
-        )
     run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
 
 

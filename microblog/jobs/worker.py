@@ -14,6 +14,8 @@ a cold shutdown, which ends the job too (it is then retried).
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 from flask import Flask
@@ -34,10 +36,18 @@ WORKER_TTL_SECONDS = 45
 
 
 class MicroblogWorker(Worker):
-    """RQ's Worker with a short heartbeat: abandoned jobs are found sooner."""
+    """RQ's Worker with a short heartbeat, and a work horse that outlives SIGTERM."""
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.job_monitoring_interval + HEARTBEAT_GRACE_SECONDS
+
+    def setup_work_horse_signals(self) -> None:
+        # Heroku sends SIGTERM to every process of a dyno, and a terminal's
+        # Ctrl-C reaches the whole group: the horse (the forked process running
+        # the job) ignores both, and the worker above it decides. It waits for
+        # the job on the first signal and kills the horse on a second one.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def make_worker(app: Flask, **options: Any) -> MicroblogWorker:
@@ -52,8 +62,29 @@ def make_worker(app: Flask, **options: Any) -> MicroblogWorker:
     )
 
 
+def idle_until_stopped() -> None:
+    """Without REDIS_URL there is no queue: wait quietly for SIGTERM or SIGINT.
+
+    The platforms start a worker process wherever the web process runs; before
+    Redis is added, jobs run in the web processes and this one must neither
+    crash in a loop nor pretend to work.
+    """
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.warning(
+        "REDIS_URL is not set: jobs run in the web processes; this worker idles "
+        "until Redis is configured and it is restarted"
+    )
+    stop.wait()
+
+
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Work on the queue until told to stop (or, with ``burst``, until it is empty)."""
+    if not app.config.get("REDIS_URL"):
+        if not burst:
+            idle_until_stopped()
+        return
     runner.worker_app = app
     worker = make_worker(app)
     log.info("worker %s listening on %s", worker.name, QUEUE_NAME)

@@ -151,6 +151,17 @@ def check_rate_limits(app: Flask) -> Iterator[Problem]:
         yield Problem("rate-limit-storage", "cannot reach REDIS_URL")
 
 
+def check_jobs(app: Flask) -> Iterator[Problem]:
+    platform = app.config.get("PLATFORM")
+    if platform and not app.config.get("REDIS_URL"):
+        yield Problem(
+            "jobs",
+            f"REDIS_URL is not set on {platform}: mail and exports run in threads "
+            "of the web processes, and a restart or deploy loses the ones "
+            "queued; add Redis and scale the worker process to 1",
+        )
+
+
 def check_migrations(app: Flask) -> Iterator[Problem]:
     migrate = app.extensions["migrate"]
     config = migrate.migrate.get_config(migrate.directory)
@@ -193,6 +204,7 @@ CHECKS: tuple[Check, ...] = (
     check_mail,
     check_cookies,
     check_rate_limits,
+    check_jobs,
     check_migrations,
     check_dependencies,
 )
