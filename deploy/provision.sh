@@ -538,7 +538,7 @@ run_migrations() {
 }
 
 install_process_manager() {
-    step "Run gunicorn under $PROCESS_MANAGER"
+    step "Run gunicorn and the job worker under $PROCESS_MANAGER"
     case $PROCESS_MANAGER in
     supervisor)
         if [[ -f $SYSTEMD_UNIT ]]; then

@@ -63,6 +63,12 @@ reload_gunicorn() {
     supervisor:false) run supervisorctl signal HUP microblog ;;
     supervisor:true) run supervisorctl restart microblog ;;
     esac
+    # The job worker has no graceful reload: a restart stops it warm (the
+    # running job finishes first) and starts it on the new code.
+    case $manager in
+    systemd) run systemctl restart microblog-worker.service ;;
+    supervisor) run supervisorctl restart microblog-worker ;;
+    esac
 }
 
 main() {

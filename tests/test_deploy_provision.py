@@ -21,6 +21,10 @@ from tests.processes import as_user, require_program, skip_or_fail
 from tests.servers import postgres_bindir
 
 UPDATE = DEPLOY / "update.sh"
+WORKER_RESTART = {
+    "supervisor": "supervisorctl restart microblog-worker",
+    "systemd": "systemctl restart microblog-worker.service",
+}
 # What a real run would create; a dry run must leave every one of them absent.
 HOST_PATHS = (
     "/etc/microblog",
@@ -30,6 +34,7 @@ HOST_PATHS = (
     "/etc/ssh/sshd_config.d/00-microblog-hardening.conf",
     "/etc/supervisor/conf.d/microblog.conf",
     "/etc/systemd/system/microblog.service",
+    "/etc/systemd/system/microblog-worker.service",
     "/etc/apt/apt.conf.d/20auto-upgrades",
     "/etc/ssl/microblog",
 )
@@ -48,7 +53,7 @@ STEPS = (
     "Low-memory profile for a 1 GB board",
     "Write the settings to /etc/microblog/microblog.env",
     "Run the database migrations",
-    "Run gunicorn under {manager}",
+    "Run gunicorn and the job worker under {manager}",
     "Install the nginx site for blog.example.org",
     "TLS certificate",
     "Check the app answers",
@@ -265,6 +270,7 @@ def test_update_dry_run_migrates_before_a_graceful_reload(
         f"{as_app}{venv}dotenv --file /etc/microblog/microblog.env run -- "
         f"{venv}flask --app microblog db upgrade",
         reload,
+        WORKER_RESTART[manager],
         "curl --fail --silent --show-error --retry 5 --retry-connrefused "
         "--retry-delay 2 http://127.0.0.1:8000/readyz",
     ]

@@ -156,7 +156,7 @@ def test_requirements_are_exact_pins_with_gunicorn_23_or_newer() -> None:
 
 def test_procfile_releases_with_migrations_and_serves_with_gunicorn() -> None:
     processes = procfile()
-    assert set(processes) == {"release", "web"}
+    assert set(processes) == {"release", "web", "worker"}
     assert processes["release"] == RELEASE_SCRIPT
     release = (ROOT / RELEASE_SCRIPT).read_text()
     assert MIGRATE_COMMAND in release.splitlines()

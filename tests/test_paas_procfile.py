@@ -153,4 +153,4 @@ def test_release_phase_is_idempotent_and_procfile_parses_in_honcho(
         honcho("check"), cwd=checkout, capture_output=True, text=True, check=True
     )
     # honcho's check prints the process types it found; ours must all be there.
-    assert "(release, web)" in checked.stdout + checked.stderr
+    assert "(release, web, worker)" in checked.stdout + checked.stderr

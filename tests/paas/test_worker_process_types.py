@@ -1,0 +1,141 @@
+"""A ``worker`` process wherever ``web`` runs, with the same command everywhere.
+
+Each platform file is read back as its tool reads it; the systemd unit goes
+through ``systemd-analyze verify``. The supervisor program runs for real in
+tests/resilience/test_jobs_workers.py.
+"""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from tests.deploy_support import DEPLOY, REPO, render
+from tests.paas_support import procfile, read_json, read_toml
+from tests.processes import require_program
+
+WORKER_COMMAND = "flask --app microblog jobs work"
+WORKER_UNIT = DEPLOY / "systemd" / "microblog-worker.service"
+VENV_BIN = Path(sys.executable).parent
+
+
+def compose_services() -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(REPO / "docker-compose.yml")
+    return data["services"]
+
+
+def supervisor_programs() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(DEPLOY / "supervisor" / "microblog.conf")
+    return parser
+
+
+def test_procfile_worker_runs_the_job_worker() -> None:
+    assert procfile()["worker"] == WORKER_COMMAND
+
+
+def test_app_json_formation_runs_a_worker_beside_web() -> None:
+    formation = read_json("app.json")["formation"]
+    assert set(formation) == set(procfile()) - {"release"}
+    assert formation["worker"]["quantity"] >= 1
+
+
+def test_fly_runs_web_and_worker_with_http_on_web_only() -> None:
+    fly = read_toml("fly.toml")
+    processes = fly["processes"]
+    assert set(processes) == {"web", "worker"}
+    assert processes["worker"] == WORKER_COMMAND
+    assert shlex.split(processes["web"]) == shlex.split(procfile()["web"])
+    # The HTTP service and its checks would otherwise apply to the worker too,
+    # which serves nothing and would be marked unhealthy.
+    assert fly["http_service"]["processes"] == ["web"]
+    assert "services" not in fly and "checks" not in fly
+
+
+def test_compose_worker_waits_for_migrations_and_redis() -> None:
+    services = compose_services()
+    worker = services["worker"]
+    assert " ".join(worker["command"]) == WORKER_COMMAND
+    assert worker["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["healthcheck"] == {"disable": True}
+    assert "ports" not in worker
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_supervisor_worker_program_stops_warm() -> None:
+    programs = supervisor_programs()
+    worker = programs["program:microblog-worker"]
+    web = programs["program:microblog"]
+    assert worker["command"].endswith(f"/srv/microblog/venv/bin/{WORKER_COMMAND}")
+    assert worker["command"].split(" -- ")[0] == web["command"].split(" -- ")[0]
+    assert worker["stopsignal"] == "TERM"
+    # SIGTERM to the worker alone; it lets the running job finish.
+    assert worker["stopasgroup"] == "false"
+    assert worker["killasgroup"] == "true"
+    assert int(worker["stopwaitsecs"]) >= 30
+
+
+def rendered_worker_unit(folder: Path, extra: str = "") -> Path:
+    env_file = folder / "microblog.env"
+    env_file.write_text("SECRET_KEY=x\n")
+    text = render(
+        WORKER_UNIT,
+        {
+            "/srv/microblog/venv/bin/flask": str(VENV_BIN / "flask"),
+            "/etc/microblog/microblog.env": str(env_file),
+            "WorkingDirectory=/srv/microblog/app": f"WorkingDirectory={REPO}",
+        },
+    )
+    unit = folder / "microblog-worker.service"
+    unit.write_text(text + extra)
+    return unit
+
+
+def verify(unit: Path) -> subprocess.CompletedProcess[str]:
+    analyze = require_program("systemd-analyze", "systemd")
+    return subprocess.run(
+        [analyze, "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=unit.parent,
+    )
+
+
+def test_systemd_worker_unit_verifies_without_any_message(tmp_path: Path) -> None:
+    result = verify(rendered_worker_unit(tmp_path))
+    # systemd-analyze exits 0 on unknown keys: any output at all is a finding.
+    assert result.stdout + result.stderr == ""
+    assert result.returncode == 0
+    typo = verify(rendered_worker_unit(tmp_path, "KillMod=mixed\n"))
+    assert "Unknown key 'KillMod'" in typo.stderr
+
+
+def test_systemd_worker_unit_stops_warm_and_restarts() -> None:
+    settings = dict(
+        line.split("=", 1)
+        for line in WORKER_UNIT.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert settings["ExecStart"] == f"/srv/microblog/venv/bin/{WORKER_COMMAND}"
+    assert settings["KillMode"] == "mixed"
+    assert int(settings["TimeoutStopSec"]) >= 30
+    assert settings["Restart"] == "always"
+    assert settings["EnvironmentFile"] == "/etc/microblog/microblog.env"
+
+
+def test_provision_installs_and_starts_the_worker_with_either_manager() -> None:
+    script = (DEPLOY / "provision.sh").read_text()
+    assert "microblog-worker.service" in script
+    assert '"$DEPLOY_DIR/systemd/microblog-worker.service"' in script
+    assert "for program in microblog microblog-worker; do" in script
