@@ -64,10 +64,6 @@ WAITING_FOR_A_TEST: dict[tuple[str, str], str] = {
     ): "downloads every pinned package's aarch64 wheel from PyPI",
     ("docs/performance.md", "make bench"): "minutes of a quiet machine",
     (
-        "docs/performance.md",
-        'make bench BENCH_ARGS="--seconds 5 --growth-posts 0"',
-    ): "a minute of a quiet machine",
-    (
         "docs/scaling.md",
         "RESILIENCE_SOAK_SECONDS=900 make resilience",
     ): "a 15-minute soak; the suite runs the same soak for 60 s",

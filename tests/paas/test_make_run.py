@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
-from tests.harness.docs import documented_command
-from tests.paas_support import ROOT, STOP_TIMEOUT, clean_env, http_get
+from tests.harness.docs import documented_command, fresh_checkout
+from tests.paas_support import STOP_TIMEOUT, clean_env, http_get
 from tests.processes import port_open, wait_for_http
 
-# Local state that a clone does not have; the virtual environment is lent.
-NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git", ".venv", "instance", ".env", "__pycache__", "*_cache", "node_modules"
-)
 # Installing, migrating and seeding come before gunicorn answers.
 START_TIMEOUT = 240
 
@@ -39,11 +34,7 @@ def test_make_run_serves_on_the_port_given_in_port(tmp_path: Path) -> None:
 def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
     """Run ``command`` in a copy of the repository; it must serve on ``port``."""
     assert not port_open(port), f"port {port} is busy on this machine"
-    clone = tmp_path / "clone"
-    shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
-    # The installed environment of this checkout stands in for `make`'s own
-    # (its stamp file is newer than requirements.txt, so make installs nothing).
-    (clone / ".venv").symlink_to(ROOT / ".venv")
+    clone = fresh_checkout(tmp_path)
     log = (tmp_path / "make-run.log").open("wb")
     # The command as a user types it, in a shell, in a process group of its own.
     process = subprocess.Popen(
