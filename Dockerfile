@@ -17,7 +17,7 @@ WORKDIR /app
 # Dependencies first, in their own layer: rebuilt only when requirements.txt changes.
 COPY requirements.txt .
 RUN python -m venv /opt/venv \
-    && pip install --no-cache-dir -r requirements.txt
+    && pip install --no-cache-dir --require-hashes -r requirements.txt
 
 COPY . .
 

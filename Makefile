@@ -7,6 +7,7 @@
 #   make e2e    the browser tests only
 #   make resilience  three instances behind nginx under faults (also in make test)
 #   make bench  the app against hello-world under the same gunicorn (a few minutes)
+#   make requirements  resolve requirements*.in into the pinned, hashed .txt files
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -19,22 +20,49 @@ FLASK := $(BIN)/flask --app microblog
 # `PORT=8123 make run` serves on another port (loopback only, as always).
 PORT ?= 8000
 
-.PHONY: help run test lint e2e resilience bench
+.PHONY: help run test lint e2e resilience bench requirements
 
 help:
-	@echo "make run | make test | make lint | make e2e | make resilience | make bench"
+	@echo "make run | make test | make lint | make e2e | make resilience | make bench | make requirements"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Every install checks each downloaded file against the hashes in the lock file.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	--require-hashes
+
 # Stamp files: pip runs again only when a requirements file changed since.
 $(VENV)/.installed-run: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
+# requirements-dev.txt holds the runtime pins too, with the same versions.
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
+
+# Tools whose install downloads from GitHub (CI has it; a machine that reaches
+# only PyPI skips the tests that need them).
+$(VENV)/.installed-ci: requirements-ci.txt $(VENV)/.installed-dev
+	$(PIP_INSTALL) -r requirements-ci.txt
+	touch $@
+
+# One resolution valid on every platform and every Python from .python-version
+# up (Debian 13 servers run 3.13), hashed for all of each version's files on
+# PyPI (x86_64 and aarch64 wheels, sdist). The current pins stay unless an .in
+# file needs others: REQUIREMENTS_ARGS=--upgrade, or
+# REQUIREMENTS_ARGS="--upgrade-package flask", moves them.
+REQUIREMENTS_ARGS ?=
+COMPILE_REQUIREMENTS := $(BIN)/uv pip compile --quiet --universal \
+	--fork-strategy fewest --python-version $(shell cat .python-version) \
+	--generate-hashes --custom-compile-command 'make requirements' \
+	$(REQUIREMENTS_ARGS)
+
+requirements: $(VENV)/.installed-dev
+	$(COMPILE_REQUIREMENTS) requirements.in --output-file requirements.txt
+	$(COMPILE_REQUIREMENTS) requirements-dev.in --output-file requirements-dev.txt
+	$(COMPILE_REQUIREMENTS) requirements-ci.in --output-file requirements-ci.txt
 
 # Written once, never overwritten: it holds this machine's own secret key.
 .env: | .env.example

@@ -355,8 +355,7 @@ checkout_code() {
 install_virtualenv() {
     step "Install the Python packages into $VENV"
     [[ -x $VENV/bin/python ]] || as_app "$APP_HOME" python3 -m venv "$VENV"
-    as_app "$APP_DIR" "$VENV/bin/pip" install --quiet --upgrade pip
-    as_app "$APP_DIR" "$VENV/bin/pip" install --quiet --requirement requirements.txt
+    as_app "$APP_DIR" "$VENV/bin/pip" install --quiet --require-hashes --requirement requirements.txt
     # The .mo catalogs are build output, not in git; the systemd unit's read-only
     # file system would stop the app from compiling them at start-up.
     as_app "$APP_DIR" "$VENV/bin/python" -m microblog.translate compile

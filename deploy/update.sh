@@ -92,7 +92,7 @@ main() {
     [[ -n $manager ]] || manager=$(process_manager)
 
     as_app git pull --ff-only
-    as_app "$VENV/bin/pip" install --quiet --requirement requirements.txt
+    as_app "$VENV/bin/pip" install --quiet --require-hashes --requirement requirements.txt
     as_app "$VENV/bin/python" -m microblog.translate compile
     # Before the reload, so the new pages' fingerprinted names are on disk for nginx.
     as_app "$VENV/bin/python" -m microblog.static_collect "$STATIC_DIR"

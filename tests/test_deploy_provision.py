@@ -264,7 +264,8 @@ def test_update_dry_run_migrates_before_a_graceful_reload(
     venv = "/srv/microblog/venv/bin/"
     assert commands == [
         f"{as_app}git pull --ff-only",
-        f"{as_app}{venv}pip install --quiet --requirement requirements.txt",
+        f"{as_app}{venv}pip install --quiet --require-hashes "
+        "--requirement requirements.txt",
         f"{as_app}{venv}python -m microblog.translate compile",
         f"{as_app}{venv}python -m microblog.static_collect /srv/microblog/static",
         f"{as_app}{venv}dotenv --file /etc/microblog/microblog.env run -- "

@@ -138,19 +138,6 @@ def test_exactly_one_package_manager_file_and_no_committed_virtualenv() -> None:
     assert not [path for path in tracked if path.split("/")[0] in {"venv", ".venv"}]
 
 
-def test_requirements_are_exact_pins_with_gunicorn_23_or_newer() -> None:
-    pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, separator, version = line.partition("==")
-            assert separator, f"not an exact pin: {line}"
-            pins[name.lower()] = tuple(int(part) for part in version.split(".")[:2])
-    # Request-smuggling fixes landed in 23.
-    assert pins["gunicorn"] >= (23, 0)
-    assert "whitenoise" in pins
-
-
 # --- Procfile --------------------------------------------------------------
 
 

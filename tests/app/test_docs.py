@@ -56,12 +56,6 @@ RUN_BY_CI = {("README.md", "make test"): "make test"}
 WAITING_FOR_A_TEST: dict[tuple[str, str], str] = {
     ("docs/heroku.md", "heroku local release"): "needs the Heroku CLI (npm heroku)",
     ("docs/heroku.md", "heroku local web"): "needs the Heroku CLI (npm heroku)",
-    (
-        "docs/own-server.md",
-        "pip download --only-binary=:all: --platform manylinux2014_aarch64 \\\n"
-        "    --platform manylinux_2_28_aarch64 --python-version 3.11 \\\n"
-        '    -r requirements.txt -d "$(mktemp -d)"',
-    ): "downloads every pinned package's aarch64 wheel from PyPI",
     ("docs/performance.md", "make bench"): "minutes of a quiet machine",
     (
         "docs/scaling.md",
