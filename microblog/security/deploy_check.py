@@ -24,7 +24,8 @@ from packaging.version import Version
 from microblog.config import MIN_SECRET_KEY_BYTES, PLACEHOLDER_SECRETS
 from microblog.extensions import db, limiter
 
-# Known CVEs are fixed at or above these versions (PLATFORMS.md).
+# The lowest release of each package in which its known CVEs are fixed; an
+# older installed version is reported by the `dependencies` check.
 SECURITY_FLOORS = {
     "Flask": "3.1.3",
     "Werkzeug": "3.1.6",
