@@ -4,9 +4,10 @@ gunicorn reads this file from the working directory (the Procfile, the
 Dockerfile's CMD and the supervisor/systemd units also name it). On Heroku,
 ``GUNICORN_CMD_ARGS`` overrides anything set here.
 
-The application's settings are read and validated here, in the master, before
-any worker starts: a bad variable stops gunicorn with one line naming it
-(``ConfigError`` is a ``SystemExit`` whose message Python prints alone).
+Every setting of the table in ``microblog/config.py`` is read and checked
+here, in the master, before any worker starts: bad variables stop gunicorn
+with one line each, naming them (``ConfigError`` is a ``SystemExit`` whose
+message Python prints alone). Nothing here builds the app.
 """
 
 import os
@@ -17,11 +18,10 @@ from pathlib import Path
 # gunicorn executes this file before it puts the working directory on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from microblog.config import load_config, load_environment, parse_int
+from microblog.config import load_environment, server_settings
 
 load_environment(Path(__file__).resolve().parent)
-_settings = load_config(os.environ)
-_pool = _settings["SQLALCHEMY_ENGINE_OPTIONS"]
+_settings = server_settings(os.environ)
 
 
 def listen_addresses(port: int) -> list[str]:
@@ -48,27 +48,27 @@ def listen_addresses(port: int) -> list[str]:
     return [ipv4, ipv6] if v6_only else [ipv6]
 
 
-bind = listen_addresses(_settings["PORT"])
+bind = listen_addresses(_settings.port)
 
-# A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d, which gunicorn's
-# default trusted front end (loopback) would not match; the app unmaps them
-# itself (microblog/ops/peer.py). FORWARDED_ALLOW_IPS, when set, wins.
-forwarded_allow_ips = os.environ.get(
-    "FORWARDED_ALLOW_IPS", "127.0.0.1,::1,::ffff:127.0.0.1"
-)
+# Proxies trusted for X-Forwarded-Proto: FORWARDED_ALLOW_IPS (Heroku's
+# buildpack sets "*"), else loopback, including ::ffff:127.0.0.1, which is how
+# a dual-stack socket reports an IPv4 peer (the app unmaps such addresses
+# itself, microblog/ops/peer.py). Read from the settings table rather than by
+# gunicorn, so that a typo stops the master in one line.
+forwarded_allow_ips = _settings.forwarded_allow_ips
 
 # Heroku's buildpack sets WEB_CONCURRENCY from the dyno size; elsewhere one
 # process per CPU, capped so that workers x threads stays inside a small
 # managed database's connection limit (about 20 on Heroku Essential).
-workers = parse_int(os.environ, "WEB_CONCURRENCY", min(os.cpu_count() or 1, 4), 1, 64)
+workers = _settings.workers
 
 # Threads keep a worker serving while one request waits on the database or on
 # the password hash.
 worker_class = "gthread"
 
 # One thread per connection the pool can hand out (pool_size + max_overflow),
-# so no thread ever queues for a connection. SQLite has no pool settings.
-threads = _pool.get("pool_size", 2) + _pool.get("max_overflow", 2)
+# so no thread ever queues for a connection. SQLite has no pool: four threads.
+threads = _settings.database_connections or 4
 
 # A worker whose main loop stops answering for this long is restarted; under
 # Heroku's 30 s router limit (H12), by which time nobody waits for the answer.
@@ -93,12 +93,12 @@ access_log_format = (
 
 # On a platform (LOG_FORMAT=json) each access line is a JSON object, like the
 # app's own log lines, so a log drain can index both the same way.
-if _settings["LOG_FORMAT"] == "json":
+if _settings.log_format == "json":
     logger_class = "microblog.access_log.JsonAccessLogger"
 
 # gunicorn's own messages (start, stop, worker restarts) on stderr.
 errorlog = "-"
-loglevel = _settings["LOG_LEVEL"].lower()
+loglevel = _settings.log_level.lower()
 
 # The heartbeat file lives in memory: a container's overlay disk can stall
 # the heartbeat and get healthy workers killed.

@@ -15,7 +15,6 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from microblog.config import load_config, load_environment
 from microblog.ops.peer import UnmapIPv4
 
 __all__ = ["create_app"]
@@ -26,6 +25,10 @@ _lazy_app: Flask | None = None
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment (or, in tests, from ``overrides``)."""
+    # Imported here so that ``python -m microblog.config`` runs a module the
+    # package has not imported already.
+    from microblog.config import load_config, load_environment
+
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     testing = bool(overrides and overrides.get("TESTING"))
     if not testing:

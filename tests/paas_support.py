@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from microblog.config import SETTINGS
 from tests.processes import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 # The platforms' published schemas, kept unmodified beside the tests.
 SCHEMAS = ROOT / "tests" / "schemas"
 VENV_BIN = Path(sys.executable).parent
-# The variable names the app reads; anything else in a deployment file is a typo.
-CONFIG_SOURCE = ROOT / "microblog" / "config.py"
-PLATFORM_VARIABLES = frozenset({"PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"})
 STOP_TIMEOUT = 40
 
 
@@ -69,10 +67,8 @@ def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
 
 
 def config_variables() -> frozenset[str]:
-    """Every environment variable name that ``microblog/config.py`` reads."""
-    source = CONFIG_SOURCE.read_text()
-    names = re.findall(r"""["']([A-Z][A-Z0-9_]{2,})["']""", source)
-    return frozenset(names) | PLATFORM_VARIABLES
+    """Every environment variable name in the settings table (microblog/config.py)."""
+    return frozenset(setting.name for setting in SETTINGS)
 
 
 def secret_key() -> str:

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from microblog.config import ConfigError, load_config, normalise_database_url
+from microblog.config import (
+    SETTINGS,
+    ConfigError,
+    load_config,
+    markdown_table,
+    normalise_database_url,
+    server_settings,
+)
+from microblog.config_values import Context
 
 GOOD_KEY = "k" * 40
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +110,16 @@ def test_pool_settings_come_from_the_environment() -> None:
         ({"REDIS_URL": "http://x"}, "REDIS_URL: must start with redis://"),
         ({"POSTS_PER_PAGE": "0"}, "POSTS_PER_PAGE: must be between 1 and 100"),
         ({"TRUSTED_HOSTS": "a.com, b/c"}, "TRUSTED_HOSTS: 'b/c' is not a host name"),
+        ({"API_TOKEN_LIFETIME": "10"}, "API_TOKEN_LIFETIME: must be between 60 and"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY: must be between 1 and 64"),
+        (
+            {"FORWARDED_ALLOW_IPS": "10.0.0.1/8"},
+            "FORWARDED_ALLOW_IPS: '10.0.0.1/8' is not an IP address, network or",
+        ),
+        (
+            {"MAIL_SERVER": "smtp.example.com", "MAIL_DEFAULT_SENDER": "me"},
+            "MAIL_DEFAULT_SENDER: 'me' is not an e-mail address",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(
@@ -109,6 +127,93 @@ def test_bad_values_are_refused_with_the_variable_named(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config({"SECRET_KEY": GOOD_KEY, "DATABASE_URL": "postgres://h/d", **env})
+
+
+def test_every_bad_variable_is_reported_at_once_one_line_each() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config({"PORT": "eighty", "LOG_FORMAT": "xml", "DB_POOL_SIZE": "0"})
+    assert str(refused.value).splitlines() == [
+        "DB_POOL_SIZE: must be between 1 and 100, got 0",
+        "SECRET_KEY: not set; generate one with: python -c "
+        "'import secrets; print(secrets.token_hex(32))'",
+        "PORT: expected a whole number, got 'eighty'",
+        "LOG_FORMAT: expected one of text, json, got 'xml'",
+    ]
+
+
+def test_api_token_lifetime_is_a_setting_read_at_start_up() -> None:
+    assert config_for()["API_TOKEN_LIFETIME"] == 24 * 3600
+    assert config_for(API_TOKEN_LIFETIME="600")["API_TOKEN_LIFETIME"] == 600
+
+
+def test_gunicorn_takes_its_settings_from_the_same_table() -> None:
+    server = server_settings(
+        {
+            "SECRET_KEY": GOOD_KEY,
+            "DATABASE_URL": "postgres://u:p@h/d",
+            "PORT": "8123",
+            "WEB_CONCURRENCY": "3",
+            "DB_POOL_SIZE": "4",
+            "FORWARDED_ALLOW_IPS": "10.0.0.0/8, *",
+            "LOG_LEVEL": "warning",
+        }
+    )
+    assert (server.port, server.workers, server.database_connections) == (8123, 3, 6)
+    assert server.forwarded_allow_ips == "10.0.0.0/8,*"
+    assert (server.log_level, server.log_format) == ("WARNING", "text")
+    sqlite = server_settings({"SECRET_KEY": GOOD_KEY, "DYNO": "web.1"})
+    assert (sqlite.database_connections, sqlite.log_format) == (None, "json")
+
+
+def test_gunicorn_refuses_every_bad_variable_before_it_serves() -> None:
+    with pytest.raises(ConfigError) as refused:
+        server_settings({"SECRET_KEY": "short", "PORT": "0"})
+    assert [line.split(":")[0] for line in str(refused.value).splitlines()] == [
+        "SECRET_KEY",
+        "PORT",
+    ]
+
+
+def test_each_setting_is_declared_with_a_meaning_and_a_valid_default() -> None:
+    names = [setting.name for setting in SETTINGS]
+    assert len(names) == len(set(names))
+    context = Context(platform=None, lenient=False, instance_path="/tmp/inst")
+    for setting in SETTINGS:
+        assert setting.meaning.endswith("."), setting.name
+        assert "|" not in setting.meaning + setting.default_shown, setting.name
+        # Either a default text that the setting itself accepts, or words for
+        # what applies while it is unset.
+        assert (setting.default is None) != (setting.default_shown == ""), setting.name
+        if setting.default is not None:
+            setting.kind.parse(setting.default, context)
+
+
+def docs_holding_the_settings_table() -> list[Path]:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [page for page in pages if SETTINGS_TABLE_BEGINS in page.read_text()]
+
+
+SETTINGS_TABLE_BEGINS = (
+    "<!-- begin settings table: python -m microblog.config --markdown -->\n"
+)
+SETTINGS_TABLE_ENDS = "<!-- end settings table -->\n"
+
+
+def test_the_docs_settings_table_is_the_one_the_table_prints() -> None:
+    holders = docs_holding_the_settings_table()
+    assert len(holders) == 1, holders
+    page = holders[0].read_text()
+    table = page.split(SETTINGS_TABLE_BEGINS, 1)[1].split(SETTINGS_TABLE_ENDS, 1)[0]
+    assert table == markdown_table(), (
+        f"{holders[0].name}: paste the output of python -m microblog.config --markdown"
+    )
+
+
+def test_the_settings_table_command_prints_it() -> None:
+    command = [sys.executable, "-m", "microblog.config", "--markdown"]
+    result = run(command, {"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1"})
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == markdown_table()
 
 
 def test_development_mode_runs_without_a_secret_key() -> None:
@@ -124,20 +229,28 @@ def test_platform_defaults_trust_one_proxy_and_log_json() -> None:
     assert (local["PROXY_COUNT"], local["LOG_FORMAT"]) == (0, "text")
 
 
-def run_app_factory(
-    env: dict[str, str], tmp_path: Path
+def run(
+    command: list[str], env: dict[str, str], cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
-    """Start the app as gunicorn would, in a clean environment without a .env."""
-    code = "from microblog import create_app; create_app()"
+    """A program in exactly the environment given, its output as text."""
     return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1", **env},
+        command,
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def run_app_factory(
+    env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """Start the app as gunicorn would, in a clean environment without a .env."""
+    code = "from microblog import create_app; create_app()"
+    env = {"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1", **env}
+    return run([sys.executable, "-c", code], env, tmp_path)
 
 
 def test_production_start_without_secret_key_refuses_in_one_line(
@@ -166,19 +279,12 @@ def test_tutorial_module_attribute_builds_the_app_lazily(tmp_path: Path) -> None
         "import microblog; assert 'app' not in vars(microblog); "
         "print(microblog.app.name)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={
-            "PYTHONPATH": str(ROOT),
-            "FLASK_SKIP_DOTENV": "1",
-            "SECRET_KEY": GOOD_KEY,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "FLASK_SKIP_DOTENV": "1",
+        "SECRET_KEY": GOOD_KEY,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
+    result = run([sys.executable, "-c", code], env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "microblog"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from microblog.config import REQUIRED, SETTINGS, SETTINGS_BY_NAME, Setting
 from tests.paas_support import (
     ROOT,
     SCHEMAS,
@@ -279,6 +280,26 @@ def test_app_json_env_entries_are_generated_defaulted_or_optional() -> None:
             assert entry.get("required") is False, name
     assert set(env) <= config_variables()
     assert "DATABASE_URL" not in env  # the add-on sets it
+
+
+def app_json_entry(setting: Setting) -> dict[str, Any]:
+    """What app.json says of a setting: the table's words, default and rule."""
+    if setting.platform == REQUIRED:
+        # Heroku makes up a random value when the app is created.
+        return {"description": setting.summary(), "generator": "secret"}
+    entry: dict[str, Any] = {"description": setting.summary()}
+    if setting.default is not None:
+        entry["value"] = setting.default
+    return entry | {"required": False}
+
+
+def test_app_json_env_says_what_the_settings_table_says() -> None:
+    env = read_json("app.json")["env"]
+    for name, entry in env.items():
+        setting = SETTINGS_BY_NAME[name]
+        assert entry == app_json_entry(setting), name
+    required = {setting.name for setting in SETTINGS if setting.platform == REQUIRED}
+    assert required <= set(env)
 
 
 def test_app_json_attaches_postgres_and_migrates_only_in_release() -> None:

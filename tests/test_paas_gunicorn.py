@@ -63,6 +63,13 @@ def test_default_pool_times_heroku_workers_fits_an_essential_database() -> None:
     assert int(settings["workers"]) * int(settings["threads"]) <= 20
 
 
+def test_trusted_proxies_come_from_the_settings_table() -> None:
+    loopback = "['127.0.0.1', '::1', '::ffff:127.0.0.1']"
+    assert gunicorn_settings()["forwarded_allow_ips"] == loopback
+    heroku = gunicorn_settings(FORWARDED_ALLOW_IPS="*")
+    assert heroku["forwarded_allow_ips"] == "['*']"
+
+
 def test_gunicorn_cmd_args_from_heroku_win_over_the_file() -> None:
     settings = gunicorn_settings(GUNICORN_CMD_ARGS="--workers 1 --timeout 10")
     assert settings["workers"] == "1"
