@@ -64,7 +64,7 @@ import json, sys
 from supervisor.options import ServerOptions
 options = ServerOptions()
 options.realize(args=["-c", sys.argv[1]])
-(group,) = options.process_group_configs
+(group,) = [g for g in options.process_group_configs if g.name == sys.argv[2]]
 (program,) = group.process_configs
 names = ["command", "directory", "uid", "autostart", "startsecs", "startretries",
          "stopsignal", "stopwaitsecs", "stopasgroup", "killasgroup", "redirect_stderr",
@@ -171,6 +171,7 @@ def test_supervisor_reads_every_setting_of_the_program(
             "-c",
             READ_PROGRAM,
             str(supervised.root / "supervisord.conf"),
+            "microblog",
         ]
     )
     values = json.loads(output)
@@ -267,6 +268,44 @@ def test_supervisorctl_stop_is_a_graceful_gunicorn_shutdown(
     assert "Shutting down: Master" in gunicorn_log
     assert (
         "stopped: microblog (exit status 0)"
+        in (supervised.root / "supervisord.log").read_text()
+    )
+
+
+def test_supervisor_reads_every_setting_of_the_worker_program(
+    supervised: Supervised,
+) -> None:
+    output = run_checked(
+        [
+            "/usr/bin/python3",
+            "-c",
+            READ_PROGRAM,
+            str(supervised.root / "supervisord.conf"),
+            "microblog-worker",
+        ]
+    )
+    values = json.loads(output)
+    assert values["command"].endswith("flask --app microblog jobs work")
+    assert values["autorestart"] == "RestartUnconditionally"
+    assert values["stopsignal"] == signal.SIGTERM
+    # The worker alone gets SIGTERM (it waits for the running job); all get SIGKILL.
+    assert values["stopasgroup"] is False
+    assert values["killasgroup"] is True
+    assert values["stopwaitsecs"] == 60
+    assert values["stdout_logfile"] == f"{supervised.root}/worker.log"
+
+
+def test_worker_without_redis_idles_and_stops_cleanly(supervised: Supervised) -> None:
+    log = supervised.root / "worker.log"
+    wait_until(
+        lambda: log.exists() and "this worker idles" in log.read_text(),
+        "worker says it idles",
+        timeout=60,
+    )
+    assert "RUNNING" in supervised.ctl("status", "microblog-worker")
+    supervised.ctl("stop", "microblog-worker")
+    assert (
+        "stopped: microblog-worker (exit status 0)"
         in (supervised.root / "supervisord.log").read_text()
     )
 
