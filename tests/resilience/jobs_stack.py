@@ -34,14 +34,15 @@ from microblog.jobs.models import Task
 from microblog.jobs.queue import QUEUE_NAME
 from microblog.models import Post, User, utcnow
 from tests.conftest import app_config, make_user
+from tests.harness.docs import run_documented
 from tests.mail_server import MailServer
 from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET_KEY = secrets.token_hex(32)
 JOB_RETRIES = 2
-FLASK_COMMAND = [sys.executable, "-m", "flask", "--app", "microblog"]
-WORKER_COMMAND = [*FLASK_COMMAND, "jobs", "work"]
+WORKER_COMMAND = [sys.executable, "-m", "flask", "--app", "microblog", "jobs", "work"]
+VENV_BIN = Path(sys.executable).parent
 
 
 def worker_environment(
@@ -197,16 +198,12 @@ class JobStack:
         db.session.rollback()
         return db.session.scalar(sa.select(sa.func.count()).select_from(Task)) or 0
 
-    def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*FLASK_COMMAND, *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    def run_as_written(self, command: str) -> str:
+        """Run a command a page shows, as written, with the worker's settings."""
+        env = {**self.env, "PATH": f"{VENV_BIN}:{self.env.get('PATH', '')}"}
+        result = run_documented(command, ROOT, env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from microblog.jobs.exports import start_export
 from microblog.jobs.queue import JobsUnavailable
 from microblog.models import User
 from tests.conftest import app_config
+from tests.harness.docs import documented_command
 from tests.resilience.jobs_stack import JobStack, WorkerProcess, job_stack
 from tests.servers import PostgresServer, RedisServer
 
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 # An abandoned job is noticed when its heartbeat expires (30 s) at the next
 # sweep (every 30 s), then waits out its retry delay and the scheduler's lock.
 ABANDONED_RETRY_TIMEOUT = 180
+JOBS_PAGE = "docs/jobs.md"
 
 
 @dataclass
@@ -136,12 +138,16 @@ def test_job_faults_lose_nothing(
         stack.mail.refuse = -1
         ids = [stack.export(users[6])]
         stack.wait_failed(ids[0], timeout=60)
-        listed = stack.flask("jobs", "failed")
-        assert ids[0] in listed.stdout and "SMTPDataError" in listed.stdout
+        listed = stack.run_as_written(
+            documented_command(JOBS_PAGE, "flask --app microblog jobs failed")
+        )
+        assert ids[0] in listed and "SMTPDataError" in listed
         assert stack.task(ids[0]).status == "failed"
         stack.mail.refuse = 0
-        retried = stack.flask("jobs", "retry", "--all")
-        assert f"{ids[0]}: queued again" in retried.stdout, retried.stderr
+        retried = stack.run_as_written(
+            documented_command(JOBS_PAGE, "flask --app microblog jobs retry")
+        )
+        assert f"{ids[0]}: queued again" in retried
         stack.wait_finished(ids[0], timeout=60)
         rows.append(row_for(stack, "5 SMTP down, operator retries", ids))
     finally:
