@@ -57,6 +57,13 @@ bind = listen_addresses(_settings.port)
 # gunicorn, so that a typo stops the master in one line.
 forwarded_allow_ips = _settings.forwarded_allow_ips
 
+# gunicorn would take SCRIPT_NAME and PATH_INFO from request headers of a
+# trusted front end. Heroku's classic buildpack trusts every peer
+# (FORWARDED_ALLOW_IPS='*') and its router passes such headers on, so any
+# client could set them (a 500, or links under a prefix of its choosing). The
+# app is never mounted under a prefix: no header sets these.
+forwarder_headers = ""
+
 # Heroku's buildpack sets WEB_CONCURRENCY from the dyno size; elsewhere one
 # process per CPU, capped so that workers x threads stays inside a small
 # managed database's connection limit (about 20 on Heroku Essential).

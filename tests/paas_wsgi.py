@@ -36,7 +36,10 @@ def build() -> Flask:
     def whoami() -> ResponseReturnValue:
         """What the app believes about the client after any ProxyFix."""
         return jsonify(
-            remote_addr=request.remote_addr, scheme=request.scheme, host=request.host
+            remote_addr=request.remote_addr,
+            scheme=request.scheme,
+            host=request.host,
+            script_root=request.script_root,
         )
 
     return app

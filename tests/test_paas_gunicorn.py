@@ -195,6 +195,7 @@ def test_behind_the_heroku_router_the_app_sees_client_https_and_host(
         "remote_addr": "203.0.113.7",
         "scheme": "https",
         "host": "microblog.example.com",
+        "script_root": "",
     }
 
 

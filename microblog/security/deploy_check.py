@@ -103,8 +103,9 @@ def check_proxy_count(app: Flask) -> Iterator[Problem]:
         yield Problem(
             "proxy-count",
             f"PROXY_COUNT is 0 on {platform}, behind its router: the app sees "
-            "http and the router's address (HTTPS redirect loops, one rate "
-            "limit for everyone); set PROXY_COUNT=1",
+            "the router's address (one rate limit for everyone) and, unless "
+            "gunicorn trusts the router (FORWARDED_ALLOW_IPS), http (HTTPS "
+            "redirect loops); set PROXY_COUNT=1",
         )
 
 

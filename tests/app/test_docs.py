@@ -54,8 +54,6 @@ RUN_BY_CI = {("README.md", "make test"): "make test"}
 # Console commands no test runs yet, each with the reason. The test below fails
 # when one of them gets a test (take it off the list) or a new one appears.
 WAITING_FOR_A_TEST: dict[tuple[str, str], str] = {
-    ("docs/heroku.md", "heroku local release"): "needs the Heroku CLI (npm heroku)",
-    ("docs/heroku.md", "heroku local web"): "needs the Heroku CLI (npm heroku)",
     ("docs/performance.md", "make bench"): "minutes of a quiet machine",
     (
         "docs/scaling.md",
