@@ -27,7 +27,7 @@ from tests.paas_support import (
     secret_key,
 )
 from tests.processes import free_port, wait_for_http
-from tests.servers import PostgresServer
+from tests.servers import PostgresServer, RedisServer
 
 PAGE = "docs/heroku.md"
 RUNNERS = ("heroku", "honcho")
@@ -39,8 +39,9 @@ RELEASE_TIMEOUT = 180
 
 
 @pytest.fixture
-def checkout(tmp_path: Path, postgres: PostgresServer) -> Path:
-    """A built copy of the repository with a `.env` as a developer writes one."""
+def checkout(tmp_path: Path, postgres: PostgresServer, redis: RedisServer) -> Path:
+    """A built copy of the repository with a `.env` as a developer writes one
+    (Redis for the worker process, which queues and runs the background jobs)."""
     app_dir = tmp_path / "app"
     shutil.copytree(ROOT, app_dir, ignore=SOURCE_ONLY)
     subprocess.run(["bin/build"], cwd=app_dir, env=clean_env(), check=True)
@@ -49,6 +50,7 @@ def checkout(tmp_path: Path, postgres: PostgresServer) -> Path:
         f"DATABASE_URL={postgres.new_database()}\n"
         f"SECRET_KEY={secret_key()}\n"
         f"PORT={free_port()}\n"
+        f"REDIS_URL={redis.url}\n"
     )
     return app_dir
 
