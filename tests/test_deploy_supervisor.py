@@ -28,6 +28,7 @@ from tests.deploy_support import (
     run_checked,
     shared_dir,
 )
+from tests.mail_server import attachment_json
 from tests.processes import (
     BackgroundServer,
     free_port,
@@ -35,6 +36,8 @@ from tests.processes import (
     require_program,
     wait_until,
 )
+from tests.resilience.jobs_stack import job_stack
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -119,20 +122,22 @@ def program_file(root: Path, port: int) -> str:
     )
 
 
-def write_env_file(root: Path) -> Path:
+def write_env_file(root: Path, settings: dict[str, str]) -> Path:
     env_file = root / "microblog.env"
-    env_file.write_text(
-        f"SECRET_KEY={'s' * 48}\n"
-        f"DATABASE_URL=sqlite:///{root}/app.sqlite\n"
-        "PROXY_COUNT=1\nWEB_CONCURRENCY=2\n"
-    )
+    defaults = {
+        "SECRET_KEY": "s" * 48,
+        "DATABASE_URL": f"sqlite:///{root}/app.sqlite",
+        "PROXY_COUNT": "1",
+        "WEB_CONCURRENCY": "2",
+    }
+    lines = [f"{key}={value}\n" for key, value in {**defaults, **settings}.items()]
+    env_file.write_text("".join(lines))
     env_file.chmod(0o600)
     return env_file
 
 
-@pytest.fixture(scope="module")
-def supervised() -> Iterator[Supervised]:
-    """supervisord running the shipped program; the app's settings only in the file."""
+def supervise(**settings: str) -> Supervised:
+    """supervisord running the shipped programs with ``settings`` in the env file."""
     supervisord = require_program("supervisord", "supervisor")
     supervisorctl = require_program("supervisorctl", "supervisor")
     root = shared_dir("microblog-supervisor-")
@@ -140,7 +145,7 @@ def supervised() -> Iterator[Supervised]:
     (root / "conf.d").mkdir()
     (root / "conf.d" / "microblog.conf").write_text(program_file(root, port))
     (root / "supervisord.conf").write_text(SUPERVISORD_CONF.format(root=root))
-    env_file = write_env_file(root)
+    env_file = write_env_file(root, settings)
     # Migrate the way provision.sh does: the settings come from the same file.
     dotenv = [str(VENV_BIN / "dotenv"), "--file", str(env_file), "run", "--"]
     run_checked(
@@ -157,8 +162,15 @@ def supervised() -> Iterator[Supervised]:
     )
     state = Supervised(root, port, supervisorctl, daemon)
     daemon.wait_ready(state.healthy)
+    return state
+
+
+@pytest.fixture(scope="module")
+def supervised() -> Iterator[Supervised]:
+    """supervisord running the shipped program; the app's settings only in the file."""
+    state = supervise()
     yield state
-    daemon.stop()
+    state.daemon.stop()
 
 
 def test_supervisor_reads_every_setting_of_the_program(
@@ -308,6 +320,42 @@ def test_worker_without_redis_idles_and_stops_cleanly(supervised: Supervised) ->
         "stopped: microblog-worker (exit status 0)"
         in (supervised.root / "supervisord.log").read_text()
     )
+
+
+def test_worker_program_mails_an_export_and_stops_warm_mid_job(
+    postgres: PostgresServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    """The supervised worker on Redis: an export arrives with every post, and
+    `supervisorctl stop` in the middle of the next one lets it finish."""
+    database = postgres.new_database()
+    with job_stack(database, redis.url, tmp_path) as stack:
+        keys = ("REDIS_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS")
+        state = supervise(DATABASE_URL=database, **{k: stack.env[k] for k in keys})
+        try:
+            log = state.root / "worker.log"
+            wait_until(
+                lambda: log.exists() and "listening on" in log.read_text(),
+                "supervised worker listening",
+                timeout=60,
+            )
+            alice = stack.user_with_posts("alice", posts=321)
+            first = stack.export(alice)
+            (message,) = stack.mail.wait_for(1, timeout=60)
+            assert len(attachment_json(message)["posts"]) == 321
+            stack.wait_finished(first, timeout=30)
+            stack.mail.delay = 3
+            seen = stack.mail.connections
+            second = stack.export(alice)
+            stack.wait_until_smtp_connection(seen)
+            state.ctl("stop", "microblog-worker")
+            assert stack.mails_for(second) == 1
+            assert stack.task(second).status == "finished"
+            assert (
+                "stopped: microblog-worker (exit status 0)"
+                in (state.root / "supervisord.log").read_text()
+            )
+        finally:
+            state.daemon.stop()
 
 
 def running(pid: int) -> bool:
