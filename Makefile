@@ -85,7 +85,7 @@ lint: $(VENV)/.installed-dev
 
 # Tests run against the app as built, compiled translations included; this form
 # of the command needs no .env or SECRET_KEY.
-COMPILE_TRANSLATIONS := $(BIN)/python -m microblog.translate compile
+COMPILE_TRANSLATIONS := $(BIN)/python -m microblog.i18n.commands compile
 
 test: lint
 	$(COMPILE_TRANSLATIONS)

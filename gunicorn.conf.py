@@ -101,7 +101,7 @@ access_log_format = (
 # On a platform (LOG_FORMAT=json) each access line is a JSON object, like the
 # app's own log lines, so a log drain can index both the same way.
 if _settings.log_format == "json":
-    logger_class = "microblog.access_log.JsonAccessLogger"
+    logger_class = "microblog.ops.access_log.JsonAccessLogger"
 
 # gunicorn's own messages (start, stop, worker restarts) on stderr.
 errorlog = "-"

@@ -34,7 +34,7 @@ from bench.report import machine, summary_table
 from bench.server import BootFailed, Gunicorn, start_gunicorn
 from bench.stack import CommandFailed, app_environment, prepare, seed
 from microblog import PROJECT_ROOT
-from microblog.seeding import DEMO_PASSWORD, demo_username
+from microblog.commands.seed import DEMO_PASSWORD, demo_username
 
 DATABASE = "bench"
 HELLO_APP = "bench.hello:app"

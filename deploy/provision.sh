@@ -358,10 +358,10 @@ install_virtualenv() {
     as_app "$APP_DIR" "$VENV/bin/pip" install --quiet --require-hashes --requirement requirements.txt
     # The .mo catalogs are build output, not in git; the systemd unit's read-only
     # file system would stop the app from compiling them at start-up.
-    as_app "$APP_DIR" "$VENV/bin/python" -m microblog.translate compile
+    as_app "$APP_DIR" "$VENV/bin/python" -m microblog.i18n.commands compile
     # Pages link fingerprinted names that exist only in the app's memory: write
     # them to disk for nginx, with gzip copies.
-    as_app "$APP_DIR" "$VENV/bin/python" -m microblog.static_collect "$STATIC_DIR"
+    as_app "$APP_DIR" "$VENV/bin/python" -m microblog.web.static_collect "$STATIC_DIR"
 }
 
 # SQL that creates the MariaDB database and a user that may touch only it.

@@ -93,9 +93,9 @@ main() {
 
     as_app git pull --ff-only
     as_app "$VENV/bin/pip" install --quiet --require-hashes --requirement requirements.txt
-    as_app "$VENV/bin/python" -m microblog.translate compile
+    as_app "$VENV/bin/python" -m microblog.i18n.commands compile
     # Before the reload, so the new pages' fingerprinted names are on disk for nginx.
-    as_app "$VENV/bin/python" -m microblog.static_collect "$STATIC_DIR"
+    as_app "$VENV/bin/python" -m microblog.web.static_collect "$STATIC_DIR"
     # Migrations run before the reload: old workers keep serving meanwhile, so
     # migrations must stay backward compatible for one release (add, then drop later).
     as_app "$VENV/bin/dotenv" --file "$ENV_FILE" run -- "$VENV/bin/flask" --app microblog db upgrade

@@ -39,91 +39,48 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
 
-    configure_logging(app)
-    register_extensions(app)
-    register_blueprints(app)
-    register_template_helpers(app)
-    register_errorhandlers(app)
-    register_commands(app)
-    register_static(app)
-    configure_security(app)
-    configure_proxy(app)
-    return app
-
-
-def configure_logging(app: Flask) -> None:
-    from microblog import logs
-
-    logs.init_app(app)
-
-
-def register_extensions(app: Flask) -> None:
-    from microblog import i18n, jobs, sessions_teardown
+    # Imported here, not at the top: ``import microblog`` (gunicorn.conf.py,
+    # the migration lock) must not load the whole app.
+    from microblog import api, commands, i18n, jobs, security
+    from microblog.auth import bp as auth_bp
+    from microblog.errors import handlers
     from microblog.extensions import csrf, db, login, migrate
+    from microblog.main import bp as main_bp
+    from microblog.ops import db_session, logs, probes
+    from microblog.web import static_files, templating
 
+    # First, so that everything below logs through the configured handler.
+    logs.init_app(app)
     db.init_app(app)
-    sessions_teardown.init_app(app)
+    # After Flask-SQLAlchemy: teardowns run last-registered first.
+    db_session.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login.init_app(app)
     csrf.init_app(app)
     i18n.init_app(app)
     jobs.init_app(app)
 
-
-def register_blueprints(app: Flask) -> None:
-    from microblog import api
-    from microblog.auth import bp as auth_bp
-    from microblog.errors import bp as errors_bp
-    from microblog.main import bp as main_bp
-    from microblog.ops import bp as ops_bp
-
     api.init_app(app)  # at /api
-    app.register_blueprint(errors_bp)
-    app.register_blueprint(ops_bp)
+    app.register_blueprint(probes.bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
-
-
-def register_template_helpers(app: Flask) -> None:
-    from microblog import templating
-
     templating.init_app(app)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    from microblog.errors import handlers
-
     handlers.init_app(app)
+    commands.init_app(app)
 
-
-def register_commands(app: Flask) -> None:
-    from microblog import cli
-
-    cli.init_app(app)
-
-
-def register_static(app: Flask) -> None:
-    from microblog import static_files
-
+    # WSGI layers, each wrapping the ones before it: static files innermost,
+    # then headers, host check and HTTPS around everything the app serves.
     static_files.init_app(app)
-
-
-def configure_security(app: Flask) -> None:
-    """Headers, host check and HTTPS around everything, static files included."""
-    from microblog import security
-
     security.init_app(app)
-
-
-def configure_proxy(app: Flask) -> None:
-    """Trust X-Forwarded-* only from as many proxies as are really in front."""
-    hops = app.config["PROXY_COUNT"]
-    if hops:
+    # Around those, so that every layer sees the client's address and scheme,
+    # trusting X-Forwarded-* only from as many proxies as are really in front.
+    if hops := app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
     # Outermost, so that ProxyFix and everything after it see plain IPv4.
     app.wsgi_app = UnmapIPv4(app.wsgi_app)  # type: ignore[method-assign]
+    return app
 
 
 def __getattr__(name: str) -> Any:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
+from microblog.accounts.passwords import hash_password, needs_rehash, verify_password
 from microblog.extensions import db
-from microblog.passwords import hash_password, needs_rehash, verify_password
 
 USERNAME_MAX = 64
 EMAIL_MAX = 120

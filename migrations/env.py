@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from microblog.migration_lock import migration_lock
+from microblog.ops.migration_lock import migration_lock
 
 config = context.config
 # Keep the app's own loggers alive when Alembic configures logging.

@@ -21,12 +21,12 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from microblog import create_app
+from microblog.accounts.passwords import hash_password
 from microblog.config import normalise_database_url
 from microblog.extensions import db
 from microblog.jobs.models import Task
 from microblog.jobs.queue import ThreadBackend
 from microblog.models import Post, Token, User, followers
-from microblog.passwords import hash_password
 
 pytest_plugins = ["tests.servers", "tests.deploy_fixtures"]
 

@@ -191,7 +191,7 @@ def prepare_app(root: Path) -> dict[str, str]:
     flask_command(env, "seed", "--users", "1", "--follows", "0", "--posts", "0")
     # As provision.sh does, into a folder nginx's worker user can read.
     run_checked(
-        [sys.executable, "-m", "microblog.static_collect", str(root / "static")],
+        [sys.executable, "-m", "microblog.web.static_collect", str(root / "static")],
         cwd=REPO,
         env=env,
     )

@@ -14,7 +14,7 @@ import flask_migrate
 import pytest
 from flask import Flask
 
-from microblog.security import deploy_check
+from microblog.ops import deploy_check
 from tests.security_support import sqlite_app
 
 PROJECT = Path(__file__).resolve().parent.parent

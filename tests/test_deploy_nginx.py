@@ -150,7 +150,7 @@ def test_app_sees_the_client_address_and_https_not_spoofed_headers(
 
 
 def test_reset_link_uses_the_public_https_address(web_stack: WebStack) -> None:
-    from microblog.seeding import demo_username
+    from microblog.commands.seed import demo_username
 
     form = https(web_stack, "/auth/reset_password_request")
     token = CSRF_FIELD.search(form.body)

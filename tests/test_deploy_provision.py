@@ -266,8 +266,8 @@ def test_update_dry_run_migrates_before_a_graceful_reload(
         f"{as_app}git pull --ff-only",
         f"{as_app}{venv}pip install --quiet --require-hashes "
         "--requirement requirements.txt",
-        f"{as_app}{venv}python -m microblog.translate compile",
-        f"{as_app}{venv}python -m microblog.static_collect /srv/microblog/static",
+        f"{as_app}{venv}python -m microblog.i18n.commands compile",
+        f"{as_app}{venv}python -m microblog.web.static_collect /srv/microblog/static",
         f"{as_app}{venv}dotenv --file /etc/microblog/microblog.env run -- "
         f"{venv}flask --app microblog db upgrade",
         reload,

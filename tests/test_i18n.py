@@ -15,9 +15,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from microblog import catalogs
-from microblog.i18n import LANGUAGE_COOKIE, LANGUAGES
-from microblog.translate import translate
+from microblog.i18n import LANGUAGE_COOKIE, LANGUAGES, catalogs
+from microblog.i18n.commands import translate
 from tests.conftest import make_post, make_user, wait_for_jobs
 
 # Pages and the language cookie need no particular database.
@@ -161,7 +160,7 @@ def test_a_po_changed_without_recompiling_is_compiled_afresh(
     text = po.read_text(encoding="utf-8")
     po.write_text(text.replace("Iniciar sesión", "Entrar"), encoding="utf-8")
     assert catalogs.stale_catalogs() == [po]
-    logger = logging.getLogger("microblog.catalogs")
+    logger = logging.getLogger("microblog.i18n.catalogs")
     logger.addHandler(caplog.handler)
     try:
         served = catalogs.usable_directory()

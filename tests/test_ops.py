@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from microblog import create_app
-from microblog.logs import JsonFormatter, RequestIdFilter
+from microblog.ops.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import app_config
 
 
@@ -78,7 +78,7 @@ def test_json_log_lines_carry_the_request_id(app: Flask) -> None:
         "microblog.x", logging.INFO, "f", 1, "hi %s", ("you",), None
     )
     with app.test_request_context(headers={"X-Request-Id": "req-7"}):
-        from microblog.logs import assign_request_id
+        from microblog.ops.logs import assign_request_id
 
         assign_request_id()
         RequestIdFilter().filter(record)

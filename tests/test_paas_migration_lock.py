@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from microblog.config import normalise_database_url
-from microblog.migration_lock import migration_lock, mysql_lock_name
+from microblog.ops.migration_lock import migration_lock, mysql_lock_name
 from tests.paas_support import ROOT, clean_env, procfile, secret_key
 from tests.processes import wait_until
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from flask import Flask, url_for
 
-from microblog import create_app, static_files
+from microblog import create_app
+from microblog.web import static_files
 
 FOREVER = "max-age=315360000, public, immutable"
 CSS = b"body { color: #222; }\n" * 40

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from microblog.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from microblog.accounts.passwords import (
+    DUMMY_HASH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 
 def test_the_unknown_account_hash_has_todays_parameters() -> None:

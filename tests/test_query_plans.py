@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from microblog import create_app
+from microblog.commands.seed import demo_username
 from microblog.config import normalise_database_url
 from microblog.extensions import db
 from microblog.models import Post, User, all_posts, followers, profile_query
-from microblog.seeding import demo_username
 from tests.conftest import app_config
 
 USERS, FOLLOWS, POSTS = 120, 10, 25  # 3,000 posts

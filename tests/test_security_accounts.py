@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from microblog import passwords
+from microblog.accounts import passwords
 from microblog.extensions import db
 from microblog.models import Token, User, utcnow
 from tests.conftest import AuthActions, make_user

@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from microblog.models import utcnow
-from microblog.templating import ago
+from microblog.web.templating import ago
 from tests.conftest import make_post, make_user
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "microblog" / "templates"

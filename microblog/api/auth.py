@@ -17,13 +17,13 @@ from flask import g, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from microblog.accounts.passwords import verify_password
+from microblog.accounts.rules import USERNAME_PATTERN
 from microblog.api import bp
 from microblog.api.errors import documents
 from microblog.api.tokens_store import user_for_token
-from microblog.auth.forms import USERNAME_PATTERN
 from microblog.extensions import db
 from microblog.models import USERNAME_MAX, User
-from microblog.passwords import verify_password
 
 F = TypeVar("F", bound=Callable[..., Any])
 REALM = "microblog API"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from microblog.auth.forms import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
+from microblog.accounts.rules import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
 from microblog.models import ABOUT_ME_MAX, EMAIL_MAX, POST_MAX, USERNAME_MAX
 
 MAX_PER_PAGE = 100

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
+from microblog.accounts.rules import normalise_email, username_taken
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
@@ -22,7 +23,6 @@ from microblog.api.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from microblog.auth.forms import normalise_email, username_taken
 from microblog.extensions import db
 from microblog.models import User
 

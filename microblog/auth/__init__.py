@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from microblog.auth import routes, sessions  # noqa: E402,F401
+from microblog.auth import login_cookies, routes  # noqa: E402,F401

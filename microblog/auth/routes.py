@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from microblog.accounts.passwords import verify_password
 from microblog.auth import bp
 from microblog.auth.forms import (
     LoginForm,
@@ -21,8 +22,7 @@ from microblog.jobs.queue import JobsUnavailable, enqueue
 from microblog.jobs.rendering import request_origin
 from microblog.jobs.wording import jobs_unavailable_message
 from microblog.models import User
-from microblog.passwords import verify_password
-from microblog.urls import safe_next
+from microblog.web.urls import safe_next
 
 Page = str | Response
 

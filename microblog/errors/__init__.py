@@ -1,5 +1,1 @@
-"""Error pages: HTML for browsers, JSON for API clients."""
-
-from flask import Blueprint
-
-bp = Blueprint("errors", __name__)
+"""Error pages: HTML for browsers, JSON for API clients (see ``handlers.init_app``)."""

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from microblog.auth.forms import username_field
 from microblog.i18n import LANGUAGE_NAMES
 from microblog.models import ABOUT_ME_MAX, POST_MAX
-from microblog.validators import no_control_characters
+from microblog.web.validators import no_control_characters
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from microblog import i18n
 from microblog.main import bp
 from microblog.main.forms import LanguageForm
-from microblog.urls import safe_next
+from microblog.web.urls import safe_next
 
 
 @bp.post("/language")

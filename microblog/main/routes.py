@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from microblog.auth.forms import username_taken
+from microblog.accounts.rules import username_taken
 from microblog.extensions import db
 from microblog.jobs.exports import latest_export
 from microblog.main import bp
@@ -16,7 +16,7 @@ from microblog.main.exports import export_state
 from microblog.main.forms import EditProfileForm, EmptyForm, PostForm, SearchForm
 from microblog.main.posting import create_post
 from microblog.models import User, all_posts, profile_query, search_posts
-from microblog.pagination import paginate, requested_depth
+from microblog.web.pagination import paginate, requested_depth
 
 Page = str | Response
 

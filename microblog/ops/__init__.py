@@ -1,7 +1,2 @@
-"""Operations endpoints for load balancers and platform health checks."""
-
-from flask import Blueprint
-
-bp = Blueprint("ops", __name__)
-
-from microblog.ops import routes  # noqa: E402,F401
+"""Running in production: probes, logs, the access log, the migration lock,
+the deploy check and the end of each request's database session."""

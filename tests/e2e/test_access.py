@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from microblog.seeding import DEMO_PASSWORD
+from microblog.commands.seed import DEMO_PASSWORD
 from tests.e2e.browser import check_accessibility
 from tests.e2e.conftest import MOBILE, OpenPage
 

@@ -15,7 +15,7 @@ import pytest
 from babel.support import NullTranslations, Translations
 from playwright.sync_api import Page, expect
 
-from microblog import catalogs
+from microblog.i18n import catalogs
 from tests.e2e.browser import PageWatch, check_accessibility, save_screenshot
 from tests.e2e.conftest import DESKTOP, MOBILE, LiveServer, OpenPage
 

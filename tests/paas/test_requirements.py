@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from microblog.security.deploy_check import SECURITY_FLOORS
+from microblog.ops.deploy_check import SECURITY_FLOORS
 from tests.harness.docs import documented_command, run_documented
 from tests.paas_support import ROOT, VENV_BIN
 from tests.processes import skip_or_fail

@@ -11,10 +11,10 @@ import flask_migrate
 import sqlalchemy as sa
 
 from microblog import create_app
+from microblog.commands.seed import DEMO_PASSWORD, SeedPlan, seed
 from microblog.config import normalise_database_url
 from microblog.extensions import db
 from microblog.models import Post, User
-from microblog.seeding import DEMO_PASSWORD, SeedPlan, seed
 from tests.resilience.traffic import Post as AcknowledgedPost
 from tests.resilience.traffic import Traffic
 

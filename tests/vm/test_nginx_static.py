@@ -1,7 +1,7 @@
 """Every /static/ URL a page links, served by the shipped nginx site from disk.
 
 Pages link fingerprinted names (``/static/css/app.<hash>.css``) that the app maps in
-memory; ``python -m microblog.static_collect`` writes them to the folder nginx
+memory; ``python -m microblog.web.static_collect`` writes them to the folder nginx
 serves. Each answer is compared with the app's own answer for the same URL: same
 bytes, same cache lifetime, same security headers.
 """
@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from microblog.static_files import build_manifest
 
 from microblog.security.headers import security_headers
-from microblog.static_collect import SOURCE, collect
-from microblog.static_files import build_manifest
+from microblog.web.static_collect import SOURCE, collect
 from tests.deploy_fixtures import WebStack
 from tests.deploy_support import DEPLOY, Reply, fetch, tls_context
 

@@ -7,13 +7,14 @@ from functools import cache
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from flask import Response, current_app
+from flask import Blueprint, Response, current_app
 from flask_migrate import Migrate
 
 from microblog.extensions import csrf, db
-from microblog.ops import bp
 
 log = logging.getLogger(__name__)
+
+bp = Blueprint("ops", __name__)
 
 
 @cache

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.wrappers import Response
 
-from microblog import catalogs
 from microblog.extensions import babel
+from microblog.i18n import catalogs
 
 LANGUAGES = ("en", "es")
 # Each language named in itself, so a reader who cannot read the page finds theirs.

@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po, write_po
 
 log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 BABEL_CONFIG = PROJECT_ROOT / "babel.cfg"

@@ -1,4 +1,4 @@
-"""Deterministic demo data, inserted in bulk and only where missing.
+"""``flask seed``: deterministic demo data, inserted in bulk and only where missing.
 
 The same plan always yields the same users, follows and post texts (a fixed
 random seed), so a second run finds everything present and adds nothing.
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import click
 import sqlalchemy as sa
 
+from microblog.accounts.passwords import hash_password
 from microblog.extensions import db
 from microblog.models import Post, User, followers, utcnow
-from microblog.passwords import hash_password
 
 DEMO_PASSWORD = "microblog-demo"  # noqa: S105 (documented demo credential)
 RANDOM_SEED = 20240101
@@ -172,3 +173,34 @@ def seed(plan: SeedPlan, progress: ProgressFactory) -> Created:
     posts_created = insert_rows(Post.__table__, post_rows, progress, "posts")
     db.session.commit()
     return Created(users_created, follows_created, posts_created)
+
+
+@click.command("seed")
+@click.option("--users", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--follows",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="How many others each user follows.",
+)
+@click.option(
+    "--posts",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Posts per user.",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when any user exists.")
+def seed_command(users: int, follows: int, posts: int, if_empty: bool) -> None:
+    """Create deterministic demo data; running it again adds only what is missing."""
+    if if_empty and any_user_exists():
+        click.echo("Database already has users; not seeding.")
+        return
+    plan = SeedPlan(users=users, follows=min(follows, users - 1), posts=posts)
+    created = seed(plan, progress=click.progressbar)
+    click.echo(
+        f"Seeded {created.users} users, {created.follows} follows and "
+        f"{created.posts} posts (password for every demo user: "
+        f"{DEMO_PASSWORD})."
+    )

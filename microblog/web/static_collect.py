@@ -5,7 +5,7 @@ the app's WhiteNoise layer maps in memory to ``css/app.css``. A web server that
 serves ``/static/`` from disk (nginx on an own server) needs real files under
 those names, so provision.sh and update.sh run, after each checkout::
 
-    python -m microblog.static_collect /srv/microblog/static
+    python -m microblog.web.static_collect /srv/microblog/static
 
 Each file is written under its plain and its fingerprinted name, with a gzip copy
 beside it where that is smaller (nginx's ``gzip_static`` sends it). Files go to a
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import click
 
-from microblog.static_files import build_manifest
+from microblog.web.static_files import build_manifest
 
-SOURCE = Path(__file__).resolve().parent / "static"
+SOURCE = Path(__file__).resolve().parent.parent / "static"
 # Text formats gain from gzip; images and fonts are compressed already.
 COMPRESSIBLE_SUFFIXES = frozenset(
     {".css", ".js", ".mjs", ".svg", ".json", ".map", ".txt", ".xml", ".html"}
@@ -87,4 +87,4 @@ def collect_command(destination: Path) -> None:
 
 
 if __name__ == "__main__":
-    collect_command(prog_name="python -m microblog.static_collect")
+    collect_command(prog_name="python -m microblog.web.static_collect")

@@ -1,7 +1,7 @@
 """``flask translate init|update|compile``: the tutorial's translation workflow.
 
 The same group runs without an app or any configuration as
-``python -m microblog.translate``, which suits image builds that have no
+``python -m microblog.i18n.commands``, which suits image builds that have no
 ``SECRET_KEY``.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from babel import Locale, UnknownLocaleError
 
-from microblog import catalogs
+from microblog.i18n import catalogs
 
 
 def _shown(path: Path) -> str:
@@ -73,4 +73,4 @@ def compile_command(directory: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    translate(prog_name="python -m microblog.translate")
+    translate(prog_name="python -m microblog.i18n.commands")

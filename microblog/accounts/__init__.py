@@ -1,0 +1,1 @@
+"""Account rules that hold wherever an account is made or changed: web forms and API."""
