@@ -1,5 +1,18 @@
 """Message catalogs: extract the strings, keep the ``.po`` files current, compile them.
 
+Extraction, ``init`` and ``update`` are Babel's own ``pybabel`` commands, run in
+this process. Around them this module adds only what Babel lacks:
+
+- no template on disk: each run extracts into a temporary ``.pot``, so the
+  sources are the only record of which strings exist;
+- ``init`` refuses to start over a catalog that exists (``pybabel init`` would
+  replace it, translations and all);
+- compiling is its own: it writes no ``.mo`` at all while any catalog has an
+  error (``pybabel compile`` logs the error and writes the file anyway), it
+  replaces files atomically (several workers may compile at once), it can
+  write into another folder, and :func:`usable_directory` notices stale
+  ``.mo`` files at start-up.
+
 Compiled ``.mo`` files are build output and never committed. The build compiles
 them (``bin/build`` on every platform); should a build skip that step,
 or a ``.po`` change without recompiling, :func:`usable_directory` notices at
@@ -9,20 +22,20 @@ stale ones.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +45,11 @@ TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 BABEL_CONFIG = PROJECT_ROOT / "babel.cfg"
 DOMAIN = "messages"
 # Forms mark their labels with lazy_gettext, imported as _l as in the tutorial.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = ("_l", "lazy_gettext")
 PROJECT = "microblog"
 PROJECT_VERSION = "1.0"
 COPYRIGHT_HOLDER = "the microblog authors"
+LINE_WIDTH = 88
 
 
 class CatalogError(Exception):
@@ -51,47 +65,38 @@ def po_files(root: Path | None = None) -> list[Path]:
     return sorted((root or TRANSLATIONS_DIR).glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def _inside_package(path: str) -> bool:
-    relative = Path(path).relative_to(PROJECT_ROOT)
-    if relative.parts[0] != PACKAGE_DIR.name:
-        return False
-    return not any(part.startswith((".", "_")) for part in relative.parts)
+def pybabel(*arguments: str) -> None:
+    """Run one ``pybabel`` command in this process, printing only errors."""
+    CommandLineInterface().run(["pybabel", "--quiet", *arguments])  # type: ignore[no-untyped-call]
 
 
-def extract(config: Path | None = None) -> Catalog:
-    """A template catalog of every translatable string in the package."""
-    config = config or BABEL_CONFIG
-    with config.open(encoding="utf-8") as file:
-        method_map, options_map = parse_mapping_cfg(file, str(config))  # type: ignore[no-untyped-call]
-    template = Catalog(
-        project=PROJECT,
-        version=PROJECT_VERSION,
-        copyright_holder=COPYRIGHT_HOLDER,
-        fuzzy=False,
-    )
-    found = extract_from_dir(
-        PROJECT_ROOT,
-        method_map,
-        options_map,
-        keywords=KEYWORDS,
-        directory_filter=_inside_package,
-    )
-    for filename, lineno, message, comments, context in found:
-        template.add(
-            message,
-            None,
-            [(filename, lineno)],
-            auto_comments=comments,
-            context=context,
-        )
-    return template
+@contextlib.contextmanager
+def template() -> Iterator[Path]:
+    """A temporary ``.pot`` of every translatable string in the package."""
+    with tempfile.TemporaryDirectory(prefix="microblog-pot-") as folder:
+        path = Path(folder) / f"{DOMAIN}.pot"
+        keywords = [option for word in KEYWORDS for option in ("--keyword", word)]
+        # pybabel names each source by the path it walked, so walking "." from
+        # the project root gives the "microblog/..." locations the catalogs carry.
+        with contextlib.chdir(PROJECT_ROOT):
+            pybabel(
+                "extract",
+                f"--mapping-file={BABEL_CONFIG}",
+                *keywords,
+                f"--project={PROJECT}",
+                f"--version={PROJECT_VERSION}",
+                f"--copyright-holder={COPYRIGHT_HOLDER}",
+                f"--width={LINE_WIDTH}",
+                f"--output-file={path}",
+                ".",
+            )
+        yield path
 
 
-def write_catalog(path: Path, catalog: Catalog) -> None:
-    """Write a ``.po`` file in place, atomically."""
-    buffer = BytesIO()
-    write_po(buffer, catalog, width=88, ignore_obsolete=True)
-    _replace(path, buffer.getvalue())
+def extract() -> Catalog:
+    """The template catalog: every translatable string in the package."""
+    with template() as path, path.open("rb") as file:
+        return read_po(file)
 
 
 def init_catalog(language: str) -> Path:
@@ -99,25 +104,31 @@ def init_catalog(language: str) -> Path:
     path = po_path(language)
     if path.exists():
         raise CatalogError(f"a catalog for {language!r} exists; use update")
-    catalog = extract()
-    catalog.locale = language
-    catalog.revision_date = datetime.now(UTC)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_catalog(path, catalog)
+    with template() as pot:
+        pybabel(
+            "init",
+            f"--input-file={pot}",
+            f"--output-file={path}",
+            f"--locale={language}",
+            f"--width={LINE_WIDTH}",
+        )
     return path
 
 
 def update_catalogs() -> list[Path]:
     """Merge the current sources into every language's catalog."""
-    template = extract()
-    updated = []
-    for path in po_files():
-        with path.open("rb") as file:
-            catalog = read_po(file)
-        catalog.update(template)
-        write_catalog(path, catalog)
-        updated.append(path)
-    return updated
+    paths = po_files()
+    if not paths:
+        return []
+    with template() as pot:
+        pybabel(
+            "update",
+            f"--input-file={pot}",
+            f"--output-dir={TRANSLATIONS_DIR}",
+            "--ignore-obsolete",
+            f"--width={LINE_WIDTH}",
+        )
+    return paths
 
 
 def compile_bytes(path: Path) -> bytes:

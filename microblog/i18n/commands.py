@@ -1,5 +1,8 @@
 """``flask translate init|update|compile``: the tutorial's translation workflow.
 
+``init`` and ``update`` run Babel's own ``pybabel`` commands on a freshly
+extracted template; ``compile`` is this project's (see ``catalogs`` for why).
+
 The same group runs without an app or any configuration as
 ``python -m microblog.i18n.commands``, which suits image builds that have no
 ``SECRET_KEY``.
