@@ -88,6 +88,24 @@ def test_json_log_lines_carry_the_request_id(app: Flask) -> None:
     assert entry["level"] == "INFO"
 
 
+def test_json_log_lines_keep_extra_fields_and_the_stack() -> None:
+    record = logging.getLogger("microblog.x").makeRecord(
+        "microblog.x",
+        logging.WARNING,
+        "f",
+        1,
+        "slow",
+        (),
+        None,
+        extra={"duration_ms": 812},
+        sinfo="Stack (most recent call last):",
+    )
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["duration_ms"] == 812
+    assert entry["stack_info"].startswith("Stack")
+    assert entry["request_id"] == "-"
+
+
 @pytest.mark.parametrize(
     ("accept", "expected_type"),
     [("text/html", "text/html"), ("application/json", "application/json")],

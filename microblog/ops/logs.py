@@ -7,14 +7,13 @@ echoed back in the ``X-Request-Id`` response header.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import uuid
-from datetime import UTC, datetime
 
 from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger import json
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "Fly-Request-Id")
 # Ids are logged and echoed, so accept only short, plain tokens.
@@ -33,20 +32,26 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, which Heroku, Fly and log drains index."""
+class JsonFormatter(json.JsonFormatter):
+    """One JSON object per line, which Heroku, Fly and log drains index.
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+    Fields given with ``extra=`` come through under their own names, a
+    traceback as ``exception`` and ``stack_info=True`` as ``stack_info``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+            },
+            timestamp="time",
+            # For a record that did not pass RequestIdFilter.
+            defaults={"request_id": "-"},
+            json_ensure_ascii=False,
+        )
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
