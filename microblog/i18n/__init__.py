@@ -1,4 +1,8 @@
-"""Language choice: the visitor's ``lang`` cookie, else the browser's preference."""
+"""Translations: which language a page is in, and binding Flask-Babel.
+
+The language is the visitor's ``lang`` cookie, else the browser's preference.
+``catalogs`` keeps the message catalogs; ``commands`` is ``flask translate``.
+"""
 
 from __future__ import annotations
 
