@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from microblog.static_files import build_manifest
 
 from microblog.security.headers import security_headers
 from microblog.web.static_collect import SOURCE, collect
+from microblog.web.static_files import build_manifest
 from tests.deploy_fixtures import WebStack
 from tests.deploy_support import DEPLOY, Reply, fetch, tls_context
 
