@@ -54,7 +54,7 @@ def assert_built(app_dir: Path) -> None:
         [
             "python",
             "-c",
-            "from microblog import catalogs; print(catalogs.stale_catalogs())",
+            "from microblog.i18n import catalogs; print(catalogs.stale_catalogs())",
         ],
         cwd=app_dir,
         env=clean_env(),
