@@ -156,9 +156,12 @@ def nginx_main_conf(root: Path, site: Path) -> str:
     )
 
 
-def write_nginx_files(root: Path, upstream: int) -> tuple[int, int]:
-    """Render the site, its TLS snippet and the main config; return the two ports."""
-    http_port, https_port = free_port(), free_port()
+def write_nginx_files(
+    root: Path, upstream: int, ports: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Render the site, its TLS snippet and the main config; return the two ports
+    (``ports`` when given, as in a network namespace of its own: 80 and 443)."""
+    http_port, https_port = ports or (free_port(), free_port())
     conf_dir = root / "nginx"
     (conf_dir / "sites").mkdir(parents=True)
     (conf_dir / "snippets").mkdir()
