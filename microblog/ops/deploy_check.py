@@ -4,7 +4,7 @@ Like Django's ``check --deploy``: one line per problem, each starting with the
 check's name, and a non-zero exit when there is any. ``--warn`` prints the same
 lines and exits 0 (the release step uses it, so a warning never blocks a
 deploy). A problem the deployer has accepted is silenced by naming its check in
-``DEPLOY_CHECK_SILENCE`` (comma-separated). The README's Security section explains each.
+``DEPLOY_CHECK_SILENCE`` (comma-separated). docs/security.md explains each.
 """
 
 from __future__ import annotations
