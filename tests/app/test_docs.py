@@ -114,6 +114,15 @@ def test_every_page_is_found() -> None:
     assert {"docs/heroku.md", "docs/testing.md", "docs/README.md"} <= set(names)
 
 
+def test_every_page_is_in_the_index_and_on_the_front_page() -> None:
+    index = (ROOT / "docs" / "README.md").read_text()
+    front = (ROOT / "README.md").read_text()
+    for page in pages()[2:]:  # README.md and docs/README.md are the two indexes
+        name = PurePosixPath(page).name
+        assert f"]({name})" in index, f"docs/README.md does not list {name}"
+        assert f"]({page})" in front, f"README.md does not link {page}"
+
+
 @pytest.mark.parametrize("page", pages())
 def test_every_relative_link_leads_somewhere(page: str) -> None:
     broken = []
