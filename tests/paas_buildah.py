@@ -2,8 +2,10 @@
 
 No registry is reachable, so the base image is a stand-in for
 ``python:3.11-slim-bookworm`` made from Debian's own packages (Debian 12's
-Python 3.11 in /usr/bin instead of the official image's /usr/local build). It
-proves that the Dockerfile's steps, the entrypoint and the CMD work.
+Python 3.11 in /usr/bin instead of the official image's /usr/local build). Like
+the official image, it has pip, setuptools and wheel installed by pip itself
+(so that pip can uninstall them), and no compiler. It proves that the
+Dockerfile's steps, the entrypoint and the CMD work.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from tests.processes import require_program, skip_or_fail
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
+# What the official image installs with pip (its 3.11 variants); Debian's own
+# copies are purged afterwards, as the official image has none.
+STANDIN_PIP_PACKAGES = ("pip", "setuptools==79.0.1", "wheel<0.46")
+DEBIAN_PIP_PACKAGES = ("python3-pip", "python3-setuptools", "python3-wheel")
+# Bump when the recipe changes: a cached tarball of an older recipe is not reused.
+STANDIN_RECIPE = "pip-by-pip"
 BUILD_TIMEOUT = 900
 # overlay shares layers between images and containers (seconds); vfs copies
 # every layer in full (minutes) but works on any file system.
@@ -29,6 +37,9 @@ STORAGE_DRIVERS = ("overlay", "vfs")
 # pip settings of this machine that the build inside the image needs too (a
 # TLS-inspecting proxy's CA, a mirror); paths to local wheel folders are not.
 FORWARDED_PIP_SETTINGS = ("PIP_CERT", "PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
+
+# buildah prints sizes in decimal units (go-units' HumanSize).
+SIZE_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
 
 STANDIN_CONTAINERFILE = """\
 FROM scratch
@@ -70,32 +81,49 @@ def standin_rootfs_tar(debootstrap: str) -> Path:
     """A tarball of a minimal Debian with Python, made once a day per machine."""
     cache = Path(tempfile.gettempdir()) / "microblog-standin-base"
     cache.mkdir(exist_ok=True)
-    tarball = cache / f"{DEBIAN_SUITE}-{datetime.date.today():%Y%m%d}.tar"
+    name = f"{STANDIN_RECIPE}-{DEBIAN_SUITE}"
+    tarball = cache / f"{name}-{datetime.date.today():%Y%m%d}.tar"
     if tarball.exists():
         return tarball
-    for stale in cache.glob(f"{DEBIAN_SUITE}-*.tar"):
+    for stale in cache.glob(f"{name}-*.tar"):
         stale.unlink()
     work = Path(tempfile.mkdtemp(prefix="microblog-debootstrap-"))
     try:
         rootfs = work / "rootfs"
         options = ["--variant=minbase", f"--include={STANDIN_PACKAGES}"]
         run([debootstrap, *options, DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR])
-        # What the official image provides: pip allowed outside a venv,
-        # `python` and `pip` names, working TLS and name resolution.
+        # What the official image provides: pip allowed outside a venv, the
+        # `python` name, working TLS and name resolution, pip in /usr/local.
         for marker in rootfs.glob("usr/lib/python3*/EXTERNALLY-MANAGED"):
             marker.unlink()
-        for name, target in (("python", "python3"), ("pip", "pip3")):
-            link = rootfs / "usr/bin" / name
-            if not link.exists():
-                link.symlink_to(target)
+        python = rootfs / "usr/bin/python"
+        if not python.exists():
+            python.symlink_to("python3")
         shutil.copy("/etc/ssl/certs/ca-certificates.crt", rootfs / "etc/ssl/certs/")
         shutil.copy("/etc/resolv.conf", rootfs / "etc/resolv.conf")
+        install_pip_like_the_official_image(rootfs)
         partial = work / "rootfs.tar"
         run(["tar", "-C", str(rootfs), "-cf", str(partial), "."])
         os.replace(partial, tarball)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return tarball
+
+
+def install_pip_like_the_official_image(rootfs: Path) -> None:
+    """pip, setuptools and wheel in /usr/local, installed (and removable) by pip."""
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    env["HOME"] = "/root"
+    env.update(
+        {
+            name: os.environ[name]
+            for name in FORWARDED_PIP_SETTINGS
+            if name in os.environ
+        }
+    )
+    pip = ["chroot", str(rootfs), "python3", "-m", "pip", "install", "--no-cache-dir"]
+    run([*pip, "--ignore-installed", *STANDIN_PIP_PACKAGES], env=env)
+    run(["chroot", str(rootfs), "dpkg", "--purge", *DEBIAN_PIP_PACKAGES], env=env)
 
 
 class Buildah:
@@ -156,6 +184,12 @@ class Buildah:
         inspected = json.loads(self("inspect", "--type", "image", tag))
         config: dict[str, Any] = inspected["Docker"]["config"]
         return config
+
+    def image_size(self, tag: str) -> int:
+        """The image's size in bytes as ``buildah images`` reports it ("425 MB")."""
+        reported = self("images", "--format", "{{.Size}}", tag).split()
+        number, unit = float(reported[0]), reported[1]
+        return int(number * SIZE_UNITS[unit])
 
     def container(self, tag: str) -> str:
         return self("from", "--pull-never", tag).strip().splitlines()[-1]

@@ -126,7 +126,11 @@ def test_python_version_file_is_one_minor_version_line() -> None:
 
 
 def test_dockerfile_base_image_has_the_same_python_minor_version() -> None:
-    (base,) = dockerfile("FROM")
+    # Build stage and final stage: the same base, so that the venv built in the
+    # one finds its interpreter at the same path in the other.
+    build, final = dockerfile("FROM")
+    base = final
+    assert build == f"{base} AS build"
     match = re.fullmatch(r"python:(\d+\.\d+)(?:\.\d+)?-slim(?:-\w+)?", base)
     assert match, base
     assert match.group(1) == (ROOT / ".python-version").read_text().strip()

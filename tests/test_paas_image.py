@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,18 +68,40 @@ print(json.dumps({
 """
 
 
+# Run inside the image as root (who may look everywhere): what could install or
+# compile software, and what a build could have left behind.
+INSPECT_TOOLS = """
+import importlib.util, json, pathlib, shutil
+leftovers = ["/root/.cache", "/tmp/requirements.txt", "/app/.venv"]
+find = importlib.util.find_spec
+print(json.dumps({
+    "modules": [m for m in ("pip", "setuptools", "wheel") if find(m)],
+    "programs": [p for p in ("pip", "pip3", "gcc", "cc", "make") if shutil.which(p)],
+    "leftovers": [p for p in leftovers if pathlib.Path(p).exists()],
+}))
+"""
+# What the image may add to its base: the venv and the app (about 100 MB with
+# the stand-in base's Python; the single-stage image added 128 MB).
+MAX_ADDED_BYTES = 115_000_000
+
+
 @dataclass
 class BuiltImage:
     buildah: Buildah
     config: dict[str, Any]
     container: str
+    size: int
+    base_size: int
 
     def run(
-        self, command: list[str], env: dict[str, str] | None = None
+        self,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        user: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``command`` in the container as the image's user."""
+        """Run ``command`` in the container as the image's user (or ``user``)."""
         argv = self.buildah.run_command(
-            self.container, command, env or {}, self.config["User"]
+            self.container, command, env or {}, user or self.config["User"]
         )
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=120, check=False
@@ -116,7 +139,8 @@ def image() -> Iterator[BuiltImage]:
         (context / ".env").write_text(f"SECRET_KEY={PLANTED_SECRET}\n")
         buildah.build(context, context / "Dockerfile", IMAGE)
         config = buildah.image_config(IMAGE)
-        yield BuiltImage(buildah, config, buildah.container(IMAGE))
+        sizes = buildah.image_size(IMAGE), buildah.image_size(base_image_name())
+        yield BuiltImage(buildah, config, buildah.container(IMAGE), *sizes)
     finally:
         for storage in root.iterdir():
             Buildah(program, storage, storage.name).remove_all()
@@ -152,6 +176,29 @@ def test_image_holds_compiled_assets_and_no_local_secrets(image: BuiltImage) -> 
     assert "/app/microblog/static/css/app.css.gz" in found["gz"]
     assert found["writable"] is True
     assert found["code_writable"] is False
+
+
+def test_image_holds_no_installer_compiler_or_build_leftovers(
+    image: BuiltImage,
+) -> None:
+    result = image.run(["python", "-c", INSPECT_TOOLS], user="0:0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {
+        "modules": [],
+        "programs": [],
+        "leftovers": [],
+    }
+    # The app's venv has no pip of its own either.
+    venv = image.run(["/opt/venv/bin/python", "-m", "pip", "--version"])
+    assert venv.returncode != 0 and "No module named pip" in venv.stderr
+
+
+def test_image_adds_little_to_its_base(image: BuiltImage) -> None:
+    added = image.size - image.base_size
+    sys.stderr.write(
+        f"image {image.size / 1e6:.0f} MB, base {image.base_size / 1e6:.0f} MB\n"
+    )
+    assert 0 < added <= MAX_ADDED_BYTES, f"the image adds {added / 1e6:.0f} MB"
 
 
 @pytest.fixture(scope="module")
