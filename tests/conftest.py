@@ -28,7 +28,7 @@ from microblog.jobs.models import Task
 from microblog.jobs.queue import ThreadBackend
 from microblog.models import Post, Token, User, followers
 
-pytest_plugins = ["tests.servers", "tests.deploy_fixtures"]
+pytest_plugins = ["tests.servers", "tests.deploy_fixtures", "tests.mail_server"]
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_FIXTURES = {"postgresql": "postgres", "mariadb": "mariadb"}

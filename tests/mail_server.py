@@ -12,10 +12,13 @@ import email
 import email.policy
 import threading
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
 
 from tests.processes import free_port
 
@@ -94,3 +97,31 @@ def attachment_json(message: EmailMessage) -> Any:
 
     (part,) = [p for p in message.iter_attachments()]
     return json.loads(part.get_content())
+
+
+@pytest.fixture
+def mail_server(app: Flask) -> Iterator[MailServer]:
+    """A real SMTP server that ``app`` sends its mail to."""
+    server = MailServer()
+    app.config.update(server.settings())
+    yield server
+    server.stop()
+
+
+def make_export_task(user_id: int, task_id: str, status: str, **fields: Any) -> Any:
+    """An export row as the web stores it, queued or running (so it is active)."""
+    from microblog.extensions import db
+    from microblog.jobs import exports
+    from microblog.jobs.models import Task
+
+    task = Task(
+        id=task_id,
+        name=exports.JOB_NAME,
+        user_id=user_id,
+        status=status,
+        active_key=f"{exports.JOB_NAME}:{user_id}",
+        **fields,
+    )
+    db.session.add(task)
+    db.session.commit()
+    return task

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,6 +166,14 @@ def supervise(**settings: str) -> Supervised:
     return state
 
 
+def program_values(supervised: Supervised, name: str) -> dict[str, Any]:
+    """Program ``name``'s settings as supervisor itself parsed them."""
+    config = str(supervised.root / "supervisord.conf")
+    output = run_checked(["/usr/bin/python3", "-c", READ_PROGRAM, config, name])
+    values: dict[str, Any] = json.loads(output)
+    return values
+
+
 @pytest.fixture(scope="module")
 def supervised() -> Iterator[Supervised]:
     """supervisord running the shipped program; the app's settings only in the file."""
@@ -177,16 +186,7 @@ def test_supervisor_reads_every_setting_of_the_program(
     supervised: Supervised,
 ) -> None:
     # supervisor ignores misspelled keys: read the values back through its parser.
-    output = run_checked(
-        [
-            "/usr/bin/python3",
-            "-c",
-            READ_PROGRAM,
-            str(supervised.root / "supervisord.conf"),
-            "microblog",
-        ]
-    )
-    values = json.loads(output)
+    values = program_values(supervised, "microblog")
     assert values["autostart"] is True
     assert values["autorestart"] == "RestartUnconditionally"
     assert values["stopasgroup"] is True
@@ -287,16 +287,7 @@ def test_supervisorctl_stop_is_a_graceful_gunicorn_shutdown(
 def test_supervisor_reads_every_setting_of_the_worker_program(
     supervised: Supervised,
 ) -> None:
-    output = run_checked(
-        [
-            "/usr/bin/python3",
-            "-c",
-            READ_PROGRAM,
-            str(supervised.root / "supervisord.conf"),
-            "microblog-worker",
-        ]
-    )
-    values = json.loads(output)
+    values = program_values(supervised, "microblog-worker")
     assert values["command"].endswith("flask --app microblog jobs work")
     assert values["autorestart"] == "RestartUnconditionally"
     assert values["stopsignal"] == signal.SIGTERM

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.deploy_support import DEPLOY, REPO, render
 from tests.processes import require_program
 
 UNIT = DEPLOY / "systemd" / "microblog.service"
+WORKER_UNIT = DEPLOY / "systemd" / "microblog-worker.service"
+WORKER_COMMAND = "flask --app microblog jobs work"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -24,26 +28,36 @@ def verify(unit: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rendered_unit(folder: Path, extra: str = "") -> Path:
-    """The unit with its programs and env file at this machine's paths."""
+def rendered_unit(folder: Path, extra: str = "", unit: Path = UNIT) -> Path:
+    """A unit with its programs and env file at this machine's paths."""
     env_file = folder / "microblog.env"
     env_file.write_text("SECRET_KEY=x\n")
-    text = render(
-        UNIT,
-        {
-            "/srv/microblog/venv/bin/gunicorn": str(VENV_BIN / "gunicorn"),
-            "/srv/microblog/app/gunicorn.conf.py": str(REPO / "gunicorn.conf.py"),
-            "/etc/microblog/microblog.env": str(env_file),
-            "WorkingDirectory=/srv/microblog/app": f"WorkingDirectory={REPO}",
-        },
+    replacements = {
+        "/srv/microblog/venv/bin/": f"{VENV_BIN}/",
+        "/etc/microblog/microblog.env": str(env_file),
+        "WorkingDirectory=/srv/microblog/app": f"WorkingDirectory={REPO}",
+    }
+    if unit == UNIT:
+        replacements["/srv/microblog/app/gunicorn.conf.py"] = str(
+            REPO / "gunicorn.conf.py"
+        )
+    text = render(unit, replacements)
+    rendered = folder / unit.name
+    rendered.write_text(text + extra)
+    return rendered
+
+
+def unit_settings(unit: Path) -> dict[str, str]:
+    return dict(
+        line.split("=", 1)
+        for line in unit.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
     )
-    unit = folder / "microblog.service"
-    unit.write_text(text + extra)
-    return unit
 
 
-def test_unit_verifies_without_errors_or_warnings(tmp_path: Path) -> None:
-    result = verify(rendered_unit(tmp_path))
+@pytest.mark.parametrize("unit", [UNIT, WORKER_UNIT], ids=lambda unit: unit.name)
+def test_unit_verifies_without_errors_or_warnings(tmp_path: Path, unit: Path) -> None:
+    result = verify(rendered_unit(tmp_path, unit=unit))
     # systemd-analyze exits 0 even for unknown keys: any output at all is a finding.
     assert result.stdout + result.stderr == ""
     assert result.returncode == 0
@@ -56,11 +70,7 @@ def test_verify_would_catch_a_misspelled_key(tmp_path: Path) -> None:
 
 
 def test_unit_is_hardened_and_reloads_with_hup() -> None:
-    settings = dict(
-        line.split("=", 1)
-        for line in UNIT.read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
+    settings = unit_settings(UNIT)
     assert settings["User"] == "microblog"
     assert settings["EnvironmentFile"] == "/etc/microblog/microblog.env"
     assert settings["NoNewPrivileges"] == "yes"
@@ -71,3 +81,16 @@ def test_unit_is_hardened_and_reloads_with_hup() -> None:
     # Longer than gunicorn's graceful_timeout, like supervisor's stopwaitsecs.
     assert settings["TimeoutStopSec"] == "35"
     assert "--bind 127.0.0.1:8000" in settings["ExecStart"]
+
+
+def test_worker_unit_stops_warm_and_restarts() -> None:
+    settings = unit_settings(WORKER_UNIT)
+    assert settings["ExecStart"] == f"/srv/microblog/venv/bin/{WORKER_COMMAND}"
+    assert settings["User"] == "microblog"
+    assert settings["EnvironmentFile"] == "/etc/microblog/microblog.env"
+    # SIGTERM to the worker alone (RQ's warm shutdown), SIGKILL to all later.
+    assert settings["KillMode"] == "mixed"
+    assert int(settings["TimeoutStopSec"]) >= 30
+    assert settings["Restart"] == "always"
+    hardening = {key: settings[key] for key in ("NoNewPrivileges", "ProtectSystem")}
+    assert hardening == {"NoNewPrivileges": "yes", "ProtectSystem": "strict"}

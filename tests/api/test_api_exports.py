@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -15,15 +13,11 @@ from microblog.jobs.models import Task, TaskStatus
 from microblog.models import Post
 from tests.api_support import bearer, error_of
 from tests.conftest import fresh, make_user, wait_for_jobs
-from tests.mail_server import MailServer, attachment_json
-
-
-@pytest.fixture
-def mail_server(app: Flask) -> Iterator[MailServer]:
-    server = MailServer()
-    app.config.update(server.settings())
-    yield server
-    server.stop()
+from tests.mail_server import (
+    MailServer,
+    attachment_json,
+    make_export_task,
+)
 
 
 def test_start_an_export_then_read_it_finished(
@@ -51,16 +45,7 @@ def test_start_an_export_then_read_it_finished(
 
 def test_a_second_export_while_one_runs_is_409(app: Flask, client: FlaskClient) -> None:
     alice = make_user("alice")
-    db.session.add(
-        Task(
-            id="e" * 32,
-            name=exports.JOB_NAME,
-            user_id=alice.id,
-            status=TaskStatus.RUNNING,
-            active_key=exports.active_key(alice),
-        )
-    )
-    db.session.commit()
+    make_export_task(alice.id, "e" * 32, TaskStatus.RUNNING)
     response = client.post("/api/exports", headers=bearer(alice))
     assert response.status_code == 409
     assert "e" * 32 in error_of(response)["message"]

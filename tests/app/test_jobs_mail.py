@@ -7,10 +7,8 @@ These run without REDIS_URL, so the jobs run in a thread of the app: the path
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,17 +18,13 @@ from microblog.jobs import exports
 from microblog.jobs.models import Task, TaskStatus
 from microblog.models import Post, User, utcnow
 from tests.conftest import AuthActions, fresh, make_user, wait_for_jobs
-from tests.mail_server import MailServer, attachment_json
+from tests.mail_server import (
+    MailServer,
+    attachment_json,
+    make_export_task,
+)
 
 LINK = re.compile(r"http://localhost(/auth/reset_password/\S+)")
-
-
-@pytest.fixture
-def mail_server(app: Flask) -> Iterator[MailServer]:
-    server = MailServer()
-    app.config.update(server.settings())
-    yield server
-    server.stop()
 
 
 def add_posts(user: User, count: int) -> None:
@@ -108,15 +102,7 @@ def test_one_export_at_a_time(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     alice = make_user("alice")
-    running = Task(
-        id="a" * 32,
-        name=exports.JOB_NAME,
-        user_id=alice.id,
-        status=TaskStatus.RUNNING,
-        active_key=exports.active_key(alice),
-    )
-    db.session.add(running)
-    db.session.commit()
+    make_export_task(alice.id, "a" * 32, TaskStatus.RUNNING)
     auth.login("alice")
     page = client.post("/export_posts", follow_redirects=True)
     assert b"already in progress" in page.data
@@ -128,18 +114,9 @@ def test_a_stale_export_no_longer_blocks_a_new_one(
 ) -> None:
     alice = make_user("alice")
     old = utcnow() - exports.STALE_AFTER - timedelta(minutes=1)
-    db.session.add(
-        Task(
-            id="b" * 32,
-            name=exports.JOB_NAME,
-            user_id=alice.id,
-            status=TaskStatus.QUEUED,
-            active_key=exports.active_key(alice),
-            created_at=old,
-            updated_at=old,
-        )
+    make_export_task(
+        alice.id, "b" * 32, TaskStatus.QUEUED, created_at=old, updated_at=old
     )
-    db.session.commit()
     auth.login("alice")
     client.post("/export_posts")
     mail_server.wait_for(1)
@@ -170,17 +147,7 @@ def test_own_profile_shows_the_export_and_its_progress_bar(
 ) -> None:
     alice = make_user("alice")
     make_user("bob")
-    db.session.add(
-        Task(
-            id="d" * 32,
-            name=exports.JOB_NAME,
-            user_id=alice.id,
-            status=TaskStatus.RUNNING,
-            progress=42,
-            active_key=exports.active_key(alice),
-        )
-    )
-    db.session.commit()
+    make_export_task(alice.id, "d" * 32, TaskStatus.RUNNING, progress=42)
     auth.login("alice")
     page = client.get("/user/alice").get_data(as_text=True)
     assert 'action="/export_posts"' in page

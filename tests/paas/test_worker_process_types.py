@@ -1,24 +1,22 @@
 """A ``worker`` process wherever ``web`` runs, with the same command everywhere.
 
-Each platform file is read back as its tool reads it; the systemd unit goes
-through ``systemd-analyze verify``. The supervisor program runs for real in
-tests/resilience/test_jobs_workers.py.
+Each platform file is read back as its tool reads it. The systemd unit goes
+through ``systemd-analyze verify`` in tests/test_deploy_systemd.py, and the
+supervisor program runs for real in tests/test_deploy_supervisor.py.
 """
 
 from __future__ import annotations
 
 import configparser
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.deploy_support import DEPLOY, REPO, render
+from tests.deploy_support import DEPLOY, REPO
 from tests.paas_support import procfile, read_json, read_toml
-from tests.processes import require_program
 
 WORKER_COMMAND = "flask --app microblog jobs work"
 WORKER_UNIT = DEPLOY / "systemd" / "microblog-worker.service"
@@ -83,55 +81,6 @@ def test_supervisor_worker_program_stops_warm() -> None:
     assert worker["stopasgroup"] == "false"
     assert worker["killasgroup"] == "true"
     assert int(worker["stopwaitsecs"]) >= 30
-
-
-def rendered_worker_unit(folder: Path, extra: str = "") -> Path:
-    env_file = folder / "microblog.env"
-    env_file.write_text("SECRET_KEY=x\n")
-    text = render(
-        WORKER_UNIT,
-        {
-            "/srv/microblog/venv/bin/flask": str(VENV_BIN / "flask"),
-            "/etc/microblog/microblog.env": str(env_file),
-            "WorkingDirectory=/srv/microblog/app": f"WorkingDirectory={REPO}",
-        },
-    )
-    unit = folder / "microblog-worker.service"
-    unit.write_text(text + extra)
-    return unit
-
-
-def verify(unit: Path) -> subprocess.CompletedProcess[str]:
-    analyze = require_program("systemd-analyze", "systemd")
-    return subprocess.run(
-        [analyze, "verify", str(unit)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=unit.parent,
-    )
-
-
-def test_systemd_worker_unit_verifies_without_any_message(tmp_path: Path) -> None:
-    result = verify(rendered_worker_unit(tmp_path))
-    # systemd-analyze exits 0 on unknown keys: any output at all is a finding.
-    assert result.stdout + result.stderr == ""
-    assert result.returncode == 0
-    typo = verify(rendered_worker_unit(tmp_path, "KillMod=mixed\n"))
-    assert "Unknown key 'KillMod'" in typo.stderr
-
-
-def test_systemd_worker_unit_stops_warm_and_restarts() -> None:
-    settings = dict(
-        line.split("=", 1)
-        for line in WORKER_UNIT.read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    assert settings["ExecStart"] == f"/srv/microblog/venv/bin/{WORKER_COMMAND}"
-    assert settings["KillMode"] == "mixed"
-    assert int(settings["TimeoutStopSec"]) >= 30
-    assert settings["Restart"] == "always"
-    assert settings["EnvironmentFile"] == "/etc/microblog/microblog.env"
 
 
 def test_provision_installs_and_starts_the_worker_with_either_manager() -> None:
