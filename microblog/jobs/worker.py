@@ -24,6 +24,7 @@ from rq.job import Job
 
 from microblog.jobs import runner
 from microblog.jobs.queue import QUEUE_NAME, redis_connection
+from microblog.ops.logs import make_handler
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,10 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             idle_until_stopped()
         return
     runner.worker_app = app
+    # RQ's own lines through the app's handler: JSON on a platform, like the rest.
+    rq_logger = logging.getLogger("rq")
+    rq_logger.handlers = [make_handler(app.config["LOG_FORMAT"])]
+    rq_logger.propagate = False
     worker = make_worker(app)
     log.info("worker %s listening on %s", worker.name, QUEUE_NAME)
     # The scheduler moves retries whose wait is over back onto the queue.
