@@ -22,7 +22,7 @@ import pytest
 
 from tests.deploy_support import shared_dir
 from tests.paas.node_tools import node_tools
-from tests.paas_support import ROOT
+from tests.paas_support import ROOT, clean_env
 from tests.processes import require_program, skip_or_fail
 
 # What docs/security.md reports; the scanner must agree.
@@ -59,7 +59,7 @@ def report() -> dict[str, Any]:
         result = subprocess.run(
             [unshare, "--net", "sh", "-c", script],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=clean_env(PYTHONPATH=str(ROOT)),
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,
