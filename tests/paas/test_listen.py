@@ -5,6 +5,7 @@ address in its usual form on either."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,8 +44,10 @@ def test_both_kernel_settings_serve_ipv4_and_ipv6(
         f"echo {bindv6only} > /proc/sys/net/ipv6/bindv6only && "
         f'exec "{sys.executable}" -m tests.paas.listen_probe "{tmp_path}"'
     )
+    # Root makes the namespace directly; anyone else through a user namespace.
+    own_root = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
     result = subprocess.run(
-        [unshare, "--user", "--map-root-user", "--net", "sh", "-c", script],
+        [unshare, *own_root, "--net", "sh", "-c", script],
         cwd=ROOT,
         env=clean_env(PYTHONPATH=str(ROOT)),
         capture_output=True,
