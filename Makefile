@@ -42,12 +42,6 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-# Tools whose install downloads from GitHub (CI has it; a machine that reaches
-# only PyPI skips the tests that need them).
-$(VENV)/.installed-ci: requirements-ci.txt $(VENV)/.installed-dev
-	$(PIP_INSTALL) -r requirements-ci.txt
-	touch $@
-
 # One resolution valid on every platform and every Python from .python-version
 # up (Debian 13 servers run 3.13), hashed for all of each version's files on
 # PyPI (x86_64 and aarch64 wheels, sdist). The current pins stay unless an .in
@@ -62,7 +56,6 @@ COMPILE_REQUIREMENTS := $(BIN)/uv pip compile --quiet --universal \
 requirements: $(VENV)/.installed-dev
 	$(COMPILE_REQUIREMENTS) requirements.in --output-file requirements.txt
 	$(COMPILE_REQUIREMENTS) requirements-dev.in --output-file requirements-dev.txt
-	$(COMPILE_REQUIREMENTS) requirements-ci.in --output-file requirements-ci.txt
 
 # Written once, never overwritten: it holds this machine's own secret key.
 .env: | .env.example

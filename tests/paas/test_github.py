@@ -37,17 +37,34 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def actionlint() -> str:
+    program = VENV_BIN / "actionlint"
+    if not program.exists():
+        skip_or_fail("actionlint not installed (make .venv/.installed-dev installs it)")
+    return str(program)
+
+
 def test_actionlint_finds_nothing_in_the_workflows() -> None:
-    actionlint = VENV_BIN / "actionlint"
-    if not actionlint.exists():
-        skip_or_fail(
-            "actionlint not installed (make .venv/.installed-ci; its build "
-            "downloads the actionlint release from GitHub)"
-        )
     # With shellcheck on PATH, actionlint checks the `run:` scripts too.
-    result = run([str(actionlint), "-color=never"])
+    result = run([actionlint(), "-no-color"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_actionlint_reports_a_script_injection(tmp_path: Path) -> None:
+    """The linter really reads workflows: a classic mistake fails it."""
+    workflow = tmp_path / "bad.yml"
+    workflow.write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  echo:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    steps:\n"
+        "      - run: echo ${{ github.event.head_commit.message }}\n"
+    )
+    result = run([actionlint(), "-no-color", str(workflow)])
+    assert result.returncode == 1
+    assert "potentially untrusted" in result.stdout
 
 
 def test_workflow_and_dependabot_match_their_published_schemas() -> None:

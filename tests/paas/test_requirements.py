@@ -38,7 +38,6 @@ from tests.processes import skip_or_fail
 LOCKS = {
     "requirements.in": "requirements.txt",
     "requirements-dev.in": "requirements-dev.txt",
-    "requirements-ci.in": "requirements-ci.txt",
 }
 # What `make requirements` reads and writes.
 COMPILE_INPUTS = ("Makefile", ".python-version", *LOCKS, *LOCKS.values())
@@ -145,9 +144,6 @@ def test_development_locks_repeat_the_runtime_pins_unchanged() -> None:
     development = pins("requirements-dev.txt")
     for name, versions in runtime.items():
         assert development.get(name) == versions, name
-    # The CI tools change nothing that the development install already pinned.
-    for name, versions in pins("requirements-ci.txt").items():
-        assert development.get(name, versions) == versions, name
 
 
 def test_heroku_sees_only_requirements_txt() -> None:
