@@ -327,7 +327,9 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         REDIS_SERVER_URL,
         "Redis for the rate limits of all instances together and for the job queue "
-        "that the `worker` process (`flask jobs work`) runs.",
+        "that the `worker` process (`flask jobs work`) runs; on Heroku a `rediss://` "
+        "URL gets `ssl_cert_reqs=none` (its Key-Value Store's certificates are "
+        "self-signed) unless it names one.",
         default_shown="none: each process counts on its own, and jobs run in a "
         "thread of the web process",
         secret=True,

@@ -156,9 +156,19 @@ ADDRESSES = Kind(
 
 
 def parse_redis_url(raw: str, context: Context) -> str:
+    """A Redis URL; on Heroku, TLS without checking the server's certificate.
+
+    Heroku's Key-Value Store hands out ``rediss://`` URLs to servers whose
+    certificates are self-signed, which a client that verifies (redis-py does,
+    by default) refuses; Heroku's documentation tells Python clients to skip the
+    check. ``ssl_cert_reqs=none`` is added there unless the URL says otherwise.
+    """
     url = raw.strip()
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError("must start with redis://, rediss:// or unix://")
+    heroku_tls = context.platform == "heroku" and url.startswith("rediss://")
+    if heroku_tls and "ssl_cert_reqs=" not in url:
+        url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
     return url
 
 
