@@ -117,7 +117,7 @@ def cli_processes() -> list[str]:
 @contextmanager
 def running(command: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[None]:
     """``command`` in a shell and a process group of its own; stopped as a
-    terminal's Ctrl-C would reach it, by the group (SIGTERM), never by name.
+    terminal's Ctrl-C reaches it: SIGINT to the whole group, never by name.
 
     Only the whole group stops everything: the CLI alone, signalled, leaves
     foreman and gunicorn running."""
@@ -133,7 +133,7 @@ def running(command: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator
         try:
             yield
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGINT)
             deadline = time.monotonic() + STOP_TIMEOUT
             while time.monotonic() < deadline:
                 process.poll()  # reaps the leader, which would count as alive
@@ -144,7 +144,7 @@ def running(command: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator
             if leftover:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            assert not leftover, f"{command!r} left processes {leftover} after SIGTERM"
+            assert not leftover, f"{command!r} left processes {leftover} after Ctrl-C"
 
 
 @pytest.mark.slow
