@@ -6,12 +6,13 @@ a real PostgreSQL, with the variables from `.env`."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,32 @@ def test_local_run_needs_a_double_dash_before_the_commands_flags(
     without = run_documented(command.replace(" -- ", " ", 1), checkout, env)
     assert without.returncode != 0
     assert "--app" in without.stdout + without.stderr
+
+
+@pytest.mark.slow
+def test_signalling_the_cli_alone_leaves_the_app_running(
+    checkout: Path, tmp_path: Path
+) -> None:
+    # Why the page says Ctrl-C (the whole group) and not `kill` of the CLI.
+    env = runner_env(tmp_path / "home")
+    _, serve = documented_steps("heroku")
+    with (tmp_path / "cli.log").open("wb") as log:
+        cli = subprocess.Popen(
+            shlex.split(serve),
+            cwd=checkout,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{env_port(checkout)}"
+        wait_for_http(f"{base}/healthz", process=cli)
+        cli.send_signal(signal.SIGINT)
+        cli.wait(STOP_TIMEOUT)
+        # The CLI is gone; foreman and gunicorn are not, and still serve.
+        assert group_members(cli.pid)
+        assert wait_for_http(f"{base}/healthz") == 200
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(cli.pid, signal.SIGKILL)
