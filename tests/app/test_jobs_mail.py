@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from microblog.extensions import db
 from microblog.jobs import exports
 from microblog.jobs.models import Task, TaskStatus
+from microblog.jobs.queue import ThreadBackend
 from microblog.models import Post, User, utcnow
 from tests.conftest import AuthActions, fresh, make_user, wait_for_jobs
 from tests.mail_server import (
@@ -181,3 +182,27 @@ def test_export_script_is_served_like_the_stylesheet(client: FlaskClient) -> Non
         assert response.status_code == 200
         assert response.mimetype in {"text/javascript", "application/javascript"}
         assert b"fetch(" in response.data
+
+
+def test_without_redis_a_refused_mail_is_retried_then_the_export_fails(
+    app: Flask, client: FlaskClient, auth: AuthActions, mail_server: MailServer
+) -> None:
+    """The thread of the web process retries like a worker, then gives up."""
+    app.extensions["jobs"] = ThreadBackend(app, retries=2, first_delay=0)
+    alice = make_user("alice")
+    add_posts(alice, 3)
+    auth.login("alice")
+    mail_server.refuse = 1
+    client.post("/export_posts")
+    assert len(mail_server.wait_for(1)) == 1
+    wait_for_jobs(app)
+    assert mail_server.refused == 1
+    assert [task.status for task in tasks()] == [TaskStatus.FINISHED]
+    mail_server.refuse = -1
+    client.post("/export_posts")
+    wait_for_jobs(app)
+    assert mail_server.refused == 1 + 3  # the first try and two retries
+    failed = [task for task in tasks() if task.status == TaskStatus.FAILED]
+    assert len(failed) == 1
+    assert failed[0].active_key is None  # a new export may start
+    assert "SMTPDataError" in (failed[0].error or "")
