@@ -280,3 +280,43 @@ def test_every_documented_command_runs_in_a_test() -> None:
     assert sorted(unclaimed - set(WAITING_FOR_A_TEST)) == [], "run by no test"
     # A command that got its test (or left the docs) leaves the waiting list.
     assert sorted(set(WAITING_FOR_A_TEST) - unclaimed) == [], "now tested or gone"
+
+
+def requirement_names(file: str) -> set[str]:
+    """The packages a requirements .in file names directly (not -r or -c lines)."""
+    names = set()
+    for line in (ROOT / file).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(normalised(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]))
+    return names
+
+
+def normalised(name: str) -> str:
+    """A package name as PyPI compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_tables() -> list[set[str]]:
+    """The packages of each table under the README's Dependencies heading."""
+    text = (ROOT / "README.md").read_text().split("\n## Dependencies\n", 1)[1]
+    tables: list[set[str]] = []
+    in_table = False
+    for line in text.splitlines():
+        if line.startswith("| package |"):
+            tables.append(set())
+            in_table = True
+        elif in_table and line.startswith("|") and not line.startswith("|---"):
+            first_column = line.split("|")[1]
+            tables[-1].update(
+                normalised(name) for name in re.findall(r"[\w.-]+", first_column)
+            )
+        elif not line.startswith("|"):
+            in_table = False
+    return tables
+
+
+def test_the_readme_says_why_of_every_dependency() -> None:
+    runtime, development = dependency_tables()
+    assert requirement_names("requirements.in") - runtime == set()
+    assert requirement_names("requirements-dev.in") - development == set()
