@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL that counts every statement it runs.
 
-The server itself is the one the test suite starts (``tests/servers.py``); this
-module only adds ``pg_stat_statements`` and a buffer pool big enough to hold the
-200,000-post data set, as any real server would.
+The server itself is the one the test suite starts
+(``tests/harness/databases.py``); this module only adds ``pg_stat_statements``
+and a buffer pool big enough to hold the 200,000-post data set, as any real
+server would.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from psycopg2 import sql
 
-from tests.servers import PostgresServer
+from tests.harness.databases import PostgresServer
 
 # What SQLAlchemy's pool_pre_ping sends when it checks a connection out.
 PING_QUERIES = frozenset({"SELECT 1", "SELECT $1"})

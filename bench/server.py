@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.client import http_get
 from microblog import PROJECT_ROOT
-from tests.processes import free_port
+from tests.harness.processes import free_port
 
 BOOT_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0

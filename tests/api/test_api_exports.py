@@ -11,13 +11,10 @@ from microblog.extensions import db
 from microblog.jobs import exports
 from microblog.jobs.models import Task, TaskStatus
 from microblog.models import Post
-from tests.api_support import bearer, error_of
-from tests.conftest import fresh, make_user, wait_for_jobs
-from tests.mail_server import (
-    MailServer,
-    attachment_json,
-    make_export_task,
-)
+from tests.api.support import error_of
+from tests.harness.factories import bearer, make_export_task, make_user
+from tests.harness.flask_app import fresh, wait_for_jobs
+from tests.harness.mail_server import MailServer, attachment_json
 
 
 def test_start_an_export_then_read_it_finished(

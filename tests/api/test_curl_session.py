@@ -7,13 +7,14 @@ import subprocess
 from pathlib import Path
 
 from tests.harness.docs import (
-    ROOT,
     documented_output,
     documented_session,
     run_documented,
 )
-from tests.paas_support import clean_env, run_gunicorn, secret_key
-from tests.processes import require_program
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.harness.processes import require_program
+from tests.paas.support import run_gunicorn, secret_key
 
 PAGE = "docs/api.md"
 # secrets.token_urlsafe(32), what POST /api/tokens hands out.
@@ -25,13 +26,13 @@ def test_the_curl_session_runs_as_written_on_an_empty_database(
 ) -> None:
     require_program("curl", "curl")
     database = f"sqlite:///{tmp_path / 'app.sqlite'}"
-    release = clean_env(DATABASE_URL=database, SECRET_KEY=secret_key())
+    release = environment(DATABASE_URL=database, SECRET_KEY=secret_key())
     subprocess.run(
         ["bin/release"], cwd=ROOT, env=release, check=True, capture_output=True
     )
     with run_gunicorn(tmp_path, DATABASE_URL=database) as server:
         session = documented_session(PAGE, "B=http://127.0.0.1:")
-        result = run_documented(session, tmp_path, clean_env(PORT=str(server.port)))
+        result = run_documented(session, tmp_path, environment(PORT=str(server.port)))
 
     assert result.returncode == 0, result.stderr
     shown = result.stdout

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.harness.docs import documented_command, fresh_checkout, run_documented
-from tests.paas_support import clean_env, secret_key
+from tests.harness.environment import environment
+from tests.paas.support import secret_key
 
 PAGE = "docs/api.md"
 
@@ -15,7 +16,7 @@ def test_openapi_write_saves_the_document_without_a_server(tmp_path: Path) -> No
     checkout = fresh_checkout(tmp_path)
     command = documented_command(PAGE, "flask --app microblog openapi write")
     # What `make run` put in .env: a real key, as the app demands outside debug.
-    result = run_documented(command, checkout, clean_env(SECRET_KEY=secret_key()))
+    result = run_documented(command, checkout, environment(SECRET_KEY=secret_key()))
 
     assert result.returncode == 0, result.stderr
     document = json.loads((checkout / "openapi.json").read_text())

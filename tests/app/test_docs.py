@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.harness.docs import (
-    ROOT,
     commands_in,
     console_blocks,
     documented_commands,
@@ -27,6 +26,7 @@ from tests.harness.docs import (
     fences,
     pages,
 )
+from tests.harness.paths import ROOT
 
 # Markdown links and images: [text](target) and ![alt](target).
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")

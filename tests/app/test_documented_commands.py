@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from tests.harness.docs import ROOT, documented_session, run_documented
+from tests.harness.docs import documented_session, run_documented
+from tests.harness.paths import ROOT
 
 PAGE = "README.md"
 

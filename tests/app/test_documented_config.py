@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from tests.harness.docs import (
-    ROOT,
     documented_command,
     documented_output,
     run_documented,
 )
-from tests.paas_support import clean_env
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
 
 PAGE = "docs/configuration.md"
 EXAMPLE = "DATABASE_URL=foo://x gunicorn"
@@ -16,7 +16,7 @@ EXAMPLE = "DATABASE_URL=foo://x gunicorn"
 
 def test_bad_settings_stop_gunicorn_with_the_lines_the_page_shows() -> None:
     # As on a machine without a .env, which the page says the example assumes.
-    env = clean_env(FLASK_SKIP_DOTENV="1")
+    env = environment()
     result = run_documented(documented_command(PAGE, EXAMPLE), ROOT, env)
     assert result.returncode == 1
     assert result.stderr.splitlines() == documented_output(PAGE, EXAMPLE)

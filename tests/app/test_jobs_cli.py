@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 
 from microblog import create_app
-from tests.conftest import app_config
-from tests.servers import RedisServer
+from tests.harness.databases import RedisServer
+from tests.harness.flask_app import app_config
 
 
 @pytest.fixture

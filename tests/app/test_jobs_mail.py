@@ -18,12 +18,9 @@ from microblog.jobs import exports
 from microblog.jobs.models import Task, TaskStatus
 from microblog.jobs.queue import ThreadBackend
 from microblog.models import Post, User, utcnow
-from tests.conftest import AuthActions, fresh, make_user, wait_for_jobs
-from tests.mail_server import (
-    MailServer,
-    attachment_json,
-    make_export_task,
-)
+from tests.harness.factories import make_export_task, make_user
+from tests.harness.flask_app import AuthActions, fresh, wait_for_jobs
+from tests.harness.mail_server import MailServer, attachment_json
 
 LINK = re.compile(r"http://localhost(/auth/reset_password/\S+)")
 

@@ -13,15 +13,15 @@ from microblog import create_app
 from microblog.extensions import db
 from microblog.jobs.models import Task
 from microblog.jobs.queue import RedisBackend
-from tests.api_support import bearer, error_of
-from tests.conftest import (
+from tests.api.support import error_of
+from tests.harness.factories import bearer, make_user
+from tests.harness.flask_app import (
     AuthActions,
     IsolatedClient,
     app_config,
     clear_tables,
-    make_user,
 )
-from tests.processes import free_port
+from tests.harness.processes import free_port
 
 UNAVAILABLE = "our background service is unavailable"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.databases import postgres_bindir
 from tests.harness.docs import documented_command, fresh_checkout, run_documented
-from tests.paas_support import clean_env
-from tests.processes import require_program, skip_or_fail
-from tests.servers import postgres_bindir
+from tests.harness.environment import environment
+from tests.harness.processes import require_program, skip_or_fail
 
 PAGE = "docs/performance.md"
 # Every path the bench loads, as its table names them.
@@ -29,7 +29,7 @@ def test_the_quick_bench_runs_and_writes_its_results(tmp_path: Path) -> None:
         skip_or_fail("PostgreSQL not installed (apt-get install postgresql)")
     checkout = fresh_checkout(tmp_path)
     command = documented_command(PAGE, 'make bench BENCH_ARGS="--seconds 5')
-    result = run_documented(command, checkout, clean_env(), timeout=600)
+    result = run_documented(command, checkout, environment(), timeout=600)
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     table = result.stdout

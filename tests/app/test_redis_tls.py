@@ -16,7 +16,7 @@ from limits.storage import storage_from_string
 
 from microblog.config import load_config
 from microblog.jobs.queue import JobsUnavailable, RedisBackend
-from tests.processes import (
+from tests.harness.processes import (
     BackgroundServer,
     free_port,
     port_open,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 from PIL import Image, ImageChops
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from tests.harness.paths import ROOT
+
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 390, "height": 844}
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 # axe-core's own scale; the app must have none of the top two.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 # Text rendering can differ by a pixel or two between runs; that is no new picture.
@@ -131,3 +137,7 @@ def save_screenshot(page: Page, name: str) -> Path:
     small.save(temporary, optimize=True)
     temporary.replace(target)
     return target
+
+
+# What the open_page fixture gives a test: open a page in a fresh context.
+OpenPage = Callable[..., tuple[Page, PageWatch]]

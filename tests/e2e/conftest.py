@@ -10,124 +10,47 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.e2e.browser import PageWatch
-from tests.processes import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    BackgroundServer,
-    free_port,
-    port_open,
-    private_dir,
+from tests.e2e.browser import DESKTOP, OpenPage, PageWatch
+from tests.harness.app_server import AppServer, run_flask
+from tests.harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.harness.processes import (
     require_program,
-    run_setup,
     skip_or_fail,
-    wait_for_http,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-DESKTOP = {"width": 1280, "height": 800}
-MOBILE = {"width": 390, "height": 844}
+HERE = ROOT / "tests" / "e2e"
 POSTS_PER_PAGE = 5
-RESET_LINK = re.compile(r"https?://[^\s/]+/auth/reset_password/[A-Za-z0-9._-]+")
-MAIL_WAIT_SECONDS = 20.0
-
-
-@dataclass
-class LiveServer:
-    """A running gunicorn; its log is where the app's e-mails end up."""
-
-    url: str
-    log_path: Path
-
-    def reset_link_for(self, address: str) -> str:
-        """The link in the newest reset e-mail to ``address``, once it is logged."""
-        deadline = time.monotonic() + MAIL_WAIT_SECONDS
-        marker = f"To: {address}\n"
-        while time.monotonic() < deadline:
-            log = self.log_path.read_text(errors="replace")
-            start = log.rfind(marker)
-            if start != -1:
-                found = RESET_LINK.search(log, start)
-                if found:
-                    return found.group(0)
-            time.sleep(0.1)
-        raise AssertionError(f"no reset e-mail to {address} in the server log")
-
-
-def server_environment(database_url: str) -> dict[str, str]:
-    """A clean environment: nothing from a developer's shell or .env leaks in."""
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "FLASK_SKIP_DOTENV": "1",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_hex(32),
-        "POSTS_PER_PAGE": str(POSTS_PER_PAGE),
-        "LOG_LEVEL": "INFO",
-        "LOG_FORMAT": "text",
-    }
-
-
-def venv_program(name: str) -> str:
-    program = Path(sys.executable).parent / name
-    if not program.exists():
-        skip_or_fail(f"{name} not installed (pip install -r requirements-dev.txt)")
-    return str(program)
 
 
 @pytest.fixture(scope="session")
-def live_server(postgres: Any) -> Iterator[LiveServer]:
+def live_server(postgres: Any) -> Iterator[AppServer]:
     """gunicorn serving the app on a fresh, migrated and seeded PostgreSQL database."""
-    env = server_environment(postgres.new_database())
-    flask = [venv_program("flask"), "--app", "microblog"]
-    run_setup([*flask, "translate", "compile"], "translate compile", env=env)
-    run_setup([*flask, "db", "upgrade"], "db upgrade", env=env, cwd=PROJECT_ROOT)
-    run_setup(
-        [*flask, "seed", "--users", "8", "--follows", "2", "--posts", "4"],
-        "seed",
-        env=env,
-        cwd=PROJECT_ROOT,
+    env = environment(
+        DATABASE_URL=postgres.new_database(),
+        SECRET_KEY=secrets.token_hex(32),
+        POSTS_PER_PAGE=str(POSTS_PER_PAGE),
+        LOG_LEVEL="INFO",
+        LOG_FORMAT="text",
     )
-    port = free_port()
-    root = private_dir("microblog-e2e-")
-    # The project's own gunicorn settings (gthread workers, logs to stdout), but
-    # bound to loopback only: a command-line --bind beats the file's.
-    server = BackgroundServer(
-        "gunicorn",
-        root,
-        [
-            venv_program("gunicorn"),
-            "--config",
-            str(PROJECT_ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "microblog:create_app()",
-        ],
-        env={**env, "WEB_CONCURRENCY": "2"},
-    )
-    server.wait_ready(lambda: port_open(port))
-    url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/healthz", process=server.process)
-    yield LiveServer(url=url, log_path=server.log_path)
-    server.stop()
+    run_flask(env, "translate", "compile")
+    run_flask(env, "db", "upgrade")
+    run_flask(env, "seed", "--users", "8", "--follows", "2", "--posts", "4")
+    # The project's own gunicorn settings (gthread workers, logs to stdout).
+    server = AppServer({**env, "WEB_CONCURRENCY": "2"}).start()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")
@@ -177,11 +100,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     instance.close()
 
 
-OpenPage = Callable[..., tuple[Page, PageWatch]]
-
-
 @pytest.fixture
-def open_page(browser: Browser, live_server: LiveServer) -> Iterator[OpenPage]:
+def open_page(browser: Browser, live_server: AppServer) -> Iterator[OpenPage]:
     """Open pages in fresh contexts; fail the test on anything a page did wrong."""
     opened: list[tuple[Any, PageWatch]] = []
 

@@ -8,8 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from microblog.commands.seed import DEMO_PASSWORD
-from tests.e2e.browser import check_accessibility
-from tests.e2e.conftest import MOBILE, OpenPage
+from tests.e2e.browser import MOBILE, OpenPage, check_accessibility
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import PageWatch, check_accessibility
-from tests.live_server import LiveServer
-from tests.mail_server import MailServer, attachment_json
-from tests.servers import PostgresServer
+from tests.harness.databases import PostgresServer
+from tests.harness.live_app import LiveApp
+from tests.harness.mail_server import MailServer, attachment_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -35,15 +35,15 @@ def slow_mail() -> Iterator[MailServer]:
 @pytest.fixture
 def server(
     postgres: PostgresServer, slow_mail: MailServer, tmp_path: Path
-) -> Iterator[LiveServer]:
+) -> Iterator[LiveApp]:
     """gunicorn without Redis (jobs in its threads), mail to the slow server."""
-    live = LiveServer(postgres.new_database(), tmp_path, **slow_mail.environment())
+    live = LiveApp(postgres.new_database(), tmp_path, **slow_mail.environment())
     yield live
     live.stop()
 
 
 def test_progress_bar_follows_the_export_without_a_reload(
-    browser: Browser, server: LiveServer, slow_mail: MailServer, axe_source: str
+    browser: Browser, server: LiveApp, slow_mail: MailServer, axe_source: str
 ) -> None:
     registered = server.client().submit(
         "/auth/register",

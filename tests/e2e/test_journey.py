@@ -16,8 +16,16 @@ from babel.support import NullTranslations, Translations
 from playwright.sync_api import Page, expect
 
 from microblog.i18n import catalogs
-from tests.e2e.browser import PageWatch, check_accessibility, save_screenshot
-from tests.e2e.conftest import DESKTOP, MOBILE, LiveServer, OpenPage
+from tests.e2e.browser import (
+    DESKTOP,
+    MOBILE,
+    OpenPage,
+    PageWatch,
+    check_accessibility,
+    save_screenshot,
+)
+from tests.e2e.mail import reset_link_for
+from tests.harness.app_server import AppServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -62,7 +70,7 @@ def translator(locale: str) -> Callable[..., str]:
 class Journey:
     page: Page
     watch: PageWatch
-    server: LiveServer
+    server: AppServer
     axe: str
     run: Run
     say: Callable[..., str]
@@ -89,7 +97,7 @@ class Journey:
 
 @pytest.mark.parametrize("run", RUNS.values(), ids=RUNS.keys())
 def test_first_visit_journey(
-    open_page: OpenPage, live_server: LiveServer, axe_source: str, run: Run
+    open_page: OpenPage, live_server: AppServer, axe_source: str, run: Run
 ) -> None:
     page, watch = open_page(viewport=run.viewport, locale=run.locale)
     journey = Journey(page, watch, live_server, axe_source, run, translator(run.locale))
@@ -132,7 +140,7 @@ def reset_password(j: Journey) -> None:
     j.page.fill("#email", address)
     j.submit()
     j.flash("If that address has an account, a reset link is on its way.")
-    j.page.goto(j.server.reset_link_for(address))
+    j.page.goto(reset_link_for(j.server, address))
     expect(j.page.locator("h1")).to_have_text(j.say("Choose a new password"))
     j.check()
     j.page.fill("#password", NEW_PASSWORD)

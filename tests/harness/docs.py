@@ -22,7 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness.paths import ROOT
+
 PROMPT = "$ "
 # Local state that a fresh clone does not have; the virtual environment is lent.
 NOT_IN_A_CLONE = shutil.ignore_patterns(

@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from tests.paas_support import gunicorn_settings, run_gunicorn
+from tests.paas.support import gunicorn_settings, run_gunicorn
 
-TEST_TARGET = "tests.paas_wsgi:build()"
+TEST_TARGET = "tests.paas.wsgi_with_test_routes:build()"
 
 
 def whoami(host: str, port: int) -> dict[str, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import require_program, skip_or_fail
+from tests.harness.processes import require_program, skip_or_fail
 
 NODE_PROJECT = Path(__file__).resolve().parent / "node"
 NODE_BIN = NODE_PROJECT / "node_modules" / ".bin"

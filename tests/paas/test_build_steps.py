@@ -11,7 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from tests.paas_support import ROOT, clean_env, read_toml
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.paas.support import read_toml
 
 # What a fresh clone holds: no build output, nothing local.
 SOURCE_ONLY = shutil.ignore_patterns(
@@ -57,7 +59,7 @@ def assert_built(app_dir: Path) -> None:
             "from microblog.i18n import catalogs; print(catalogs.stale_catalogs())",
         ],
         cwd=app_dir,
-        env=clean_env(),
+        env=environment(),
         capture_output=True,
         text=True,
         check=True,
@@ -107,7 +109,7 @@ def test_the_inline_buildpack_as_the_lifecycle_runs_it_builds_the_app(
     subprocess.run(
         [str(build)],
         cwd=clone,
-        env=clean_env(
+        env=environment(
             CNB_BUILDPACK_DIR=str(buildpack_dir),
             CNB_LAYERS_DIR=str(layers),
             CNB_PLATFORM_DIR=str(platform),
@@ -123,7 +125,7 @@ def test_cedars_post_compile_runs_the_same_script(tmp_path: Path) -> None:
     clone = fresh_clone(tmp_path)
     # The classic buildpack runs it from the app folder, like this.
     subprocess.run(
-        ["bin/post_compile"], cwd=clone, env=clean_env(), check=True, timeout=120
+        ["bin/post_compile"], cwd=clone, env=environment(), check=True, timeout=120
     )
     assert_built(clone)
     assert "bin/build" in (ROOT / "bin" / "post_compile").read_text()

@@ -9,9 +9,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.paas_buildah import DEBIAN_SUITE
-from tests.paas_support import ROOT, VENV_BIN
-from tests.processes import skip_or_fail
+from tests.harness.paths import ROOT, VENV_BIN
+from tests.harness.processes import skip_or_fail
+from tests.paas.buildah import DEBIAN_SUITE
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 DEPENDABOT = ROOT / ".github" / "dependabot.yml"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.paas_support import Gunicorn, gunicorn_settings, run_gunicorn
+from tests.harness.app_server import AppServer
+from tests.paas.support import gunicorn_settings, run_gunicorn
 
-TEST_TARGET = "tests.paas_wsgi:build()"
+TEST_TARGET = "tests.paas.wsgi_with_test_routes:build()"
 # What the buildpack's .profile.d script exports on every dyno.
 HEROKU_EXPORTS = {"FORWARDED_ALLOW_IPS": "*", "GUNICORN_CMD_ARGS": "--access-logfile -"}
 # A peer outside gunicorn's default trusted front end (loopback 127.0.0.1, ::1).
@@ -44,7 +45,7 @@ def whoami(port: int, headers: dict[str, str]) -> dict[str, str]:
         connection.close()
 
 
-def serve(tmp_path: Path, **variables: str) -> AbstractContextManager[Gunicorn]:
+def serve(tmp_path: Path, **variables: str) -> AbstractContextManager[AppServer]:
     gate = tmp_path / "gate"
     gate.mkdir(exist_ok=True)
     return run_gunicorn(tmp_path, TEST_TARGET, PAAS_TEST_GATE=str(gate), **variables)

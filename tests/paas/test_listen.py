@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from microblog.ops.peer import unmapped
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.harness.processes import require_program
 from tests.paas.listen_probe import TEST_TARGET, whoami
-from tests.paas_support import ROOT, clean_env, run_gunicorn
-from tests.processes import require_program
+from tests.paas.support import run_gunicorn
 
 
 def test_the_app_answers_on_ipv4_and_on_ipv6_loopback(tmp_path: Path) -> None:
@@ -49,7 +51,7 @@ def test_both_kernel_settings_serve_ipv4_and_ipv6(
     result = subprocess.run(
         [unshare, *own_root, "--net", "sh", "-c", script],
         cwd=ROOT,
-        env=clean_env(PYTHONPATH=str(ROOT)),
+        env=environment(PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
         timeout=120,

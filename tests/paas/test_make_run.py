@@ -10,8 +10,10 @@ import subprocess
 from pathlib import Path
 
 from tests.harness.docs import documented_command, fresh_checkout
-from tests.paas_support import STOP_TIMEOUT, clean_env, http_get
-from tests.processes import port_open, wait_for_http
+from tests.harness.environment import environment
+from tests.harness.http_client import request
+from tests.harness.processes import port_open, wait_for_http
+from tests.paas.support import STOP_TIMEOUT
 
 # Installing, migrating and seeding come before gunicorn answers.
 START_TIMEOUT = 240
@@ -40,7 +42,8 @@ def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
     process = subprocess.Popen(
         ["bash", "-c", command],
         cwd=clone,
-        env=clean_env(),
+        # make run writes the clone's .env and the app must read it, as for a user.
+        env=environment(FLASK_SKIP_DOTENV="0"),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -49,9 +52,9 @@ def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
         wait_for_http(
             f"http://127.0.0.1:{port}/healthz", timeout=START_TIMEOUT, process=process
         )
-        status, _, body = http_get(port, "/auth/login")
-        assert status == 200
-        assert b"Sign In" in body or b"Sign in" in body
+        login = request(port, "/auth/login")
+        assert login.status == 200
+        assert b"Sign In" in login.body or b"Sign in" in login.body
         # gunicorn's own start line: loopback only, on that port.
         listening = f"Listening at: http://127.0.0.1:{port} "
         assert listening in (tmp_path / "make-run.log").read_text()

@@ -17,18 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.databases import PostgresServer, RedisServer
 from tests.harness.docs import documented_command, documented_session, run_documented
+from tests.harness.environment import environment
+from tests.harness.http_client import request
+from tests.harness.paths import ROOT
+from tests.harness.processes import free_port, wait_for_http
 from tests.paas.node_tools import NODE_PROJECT, node_tools
-from tests.paas_support import (
-    ROOT,
-    STOP_TIMEOUT,
-    clean_env,
-    http_get,
-    procfile,
-    secret_key,
-)
-from tests.processes import free_port, wait_for_http
-from tests.servers import PostgresServer, RedisServer
+from tests.paas.support import STOP_TIMEOUT, procfile, secret_key
 
 PAGE = "docs/heroku.md"
 RUNNERS = ("heroku", "honcho")
@@ -45,7 +41,7 @@ def checkout(tmp_path: Path, postgres: PostgresServer, redis: RedisServer) -> Pa
     (Redis for the worker process, which queues and runs the background jobs)."""
     app_dir = tmp_path / "app"
     shutil.copytree(ROOT, app_dir, ignore=SOURCE_ONLY)
-    subprocess.run(["bin/build"], cwd=app_dir, env=clean_env(), check=True)
+    subprocess.run(["bin/build"], cwd=app_dir, env=environment(), check=True)
     # The URL form Heroku hands out (postgres://), a free port, a real key.
     (app_dir / ".env").write_text(
         f"DATABASE_URL={postgres.new_database()}\n"
@@ -75,7 +71,7 @@ def runner_env(home: Path) -> dict[str, str]:
     the CLI's telemetry and update check off, a home folder of its own (the
     CLI writes there)."""
     home.mkdir(exist_ok=True)
-    env = clean_env(
+    env = environment(
         DISABLE_TELEMETRY="true", HEROKU_DISABLE_AUTOUPDATE="1", HOME=str(home)
     )
     env["PATH"] = f"{node_tools()}{os.pathsep}{env['PATH']}"
@@ -174,9 +170,9 @@ def test_release_then_the_processes_as_the_page_says(
     with running(serve, checkout, env, log):
         assert wait_for_http(f"{base}/healthz") == 200
         assert wait_for_http(f"{base}/readyz") == 200
-        status, headers, _ = http_get(env_port(checkout), "/auth/login")
-        assert status == 200
-        assert headers["X-Request-Id"]
+        login = request(env_port(checkout), "/auth/login")
+        assert login.status == 200
+        assert login.headers["X-Request-Id"]
     # Every long-running process type of the Procfile ran (web.1, worker.1, ...).
     started = log.read_text(errors="replace")
     for name in long_running_types():

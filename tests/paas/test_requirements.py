@@ -32,8 +32,8 @@ from packaging.version import Version
 
 from microblog.ops.deploy_check import SECURITY_FLOORS
 from tests.harness.docs import documented_command, run_documented
-from tests.paas_support import ROOT, VENV_BIN
-from tests.processes import skip_or_fail
+from tests.harness.paths import ROOT, VENV_BIN
+from tests.harness.processes import skip_or_fail
 
 LOCKS = {
     "requirements.in": "requirements.txt",

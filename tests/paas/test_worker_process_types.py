@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import configparser
 import shlex
-import sys
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.deploy_support import DEPLOY, REPO
-from tests.paas_support import procfile, read_json, read_toml
+from tests.harness.paths import DEPLOY, ROOT
+from tests.paas.support import procfile, read_json, read_toml
 
 WORKER_COMMAND = "flask --app microblog jobs work"
 WORKER_UNIT = DEPLOY / "systemd" / "microblog-worker.service"
-VENV_BIN = Path(sys.executable).parent
 
 
 def compose_services() -> dict[str, Any]:
-    data: dict[str, Any] = YAML(typ="safe").load(REPO / "docker-compose.yml")
+    data: dict[str, Any] = YAML(typ="safe").load(ROOT / "docker-compose.yml")
     return data["services"]
 
 

@@ -9,19 +9,18 @@ already sent is retried elsewhere only if it is idempotent.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.processes import (
+from tests.harness.app_server import AppServer
+from tests.harness.environment import environment
+from tests.harness.processes import (
     BackgroundServer,
-    ServiceNotReady,
     free_port,
     private_dir,
     removed_on_error,
@@ -30,7 +29,6 @@ from tests.processes import (
     wait_until,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "resilience-suite-" + "k" * 32
 WORKERS_PER_INSTANCE = 2
 THREADS_PER_WORKER = 4
@@ -46,52 +44,40 @@ class InstanceSettings:
 
     def environment(self) -> dict[str, str]:
         """The environment a platform would give each web process."""
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "LANG": "C.UTF-8",
-            "FLASK_SKIP_DOTENV": "1",
-            "DATABASE_URL": self.database_url,
-            "SECRET_KEY": SECRET_KEY,
+        env = environment(
+            DATABASE_URL=self.database_url,
+            SECRET_KEY=SECRET_KEY,
             # nginx is the one proxy in front, as the router is on Heroku.
-            "PROXY_COUNT": "1",
-            "LOG_LEVEL": "WARNING",
-            "DB_POOL_SIZE": str(THREADS_PER_WORKER),
-            "DB_MAX_OVERFLOW": "0",
-        }
+            PROXY_COUNT="1",
+            LOG_LEVEL="WARNING",
+            DB_POOL_SIZE=str(THREADS_PER_WORKER),
+            DB_MAX_OVERFLOW="0",
+        )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         env.update(self.extra_env)
         return env
 
 
-def gunicorn_command(port: int) -> list[str]:
-    """gunicorn with the project's settings file, bound to loopback only."""
-    command = [sys.executable, "-m", "gunicorn"]
-    settings = PROJECT_ROOT / "gunicorn.conf.py"
-    if settings.exists():
-        command += ["--config", str(settings)]
-    command += [
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS_PER_INSTANCE),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS_PER_WORKER),
-        "--graceful-timeout",
-        "20",
-        "--timeout",
-        "25",
-        # Never recycle workers here: memory growth must show, and a killed
-        # worker must be replaced because it died, not because it was due.
-        "--max-requests",
-        "0",
-        # One control socket per user would be shared by all three instances.
-        "--no-control-socket",
-    ]
-    return [*command, "microblog:create_app()"]
+# The project's settings file, with the process model pinned for the scenarios.
+GUNICORN_OPTIONS = [
+    "--workers",
+    str(WORKERS_PER_INSTANCE),
+    "--worker-class",
+    "gthread",
+    "--threads",
+    str(THREADS_PER_WORKER),
+    "--graceful-timeout",
+    "20",
+    "--timeout",
+    "25",
+    # Never recycle workers here: memory growth must show, and a killed
+    # worker must be replaced because it died, not because it was due.
+    "--max-requests",
+    "0",
+    # One control socket per user would be shared by all three instances.
+    "--no-control-socket",
+]
 
 
 class AppInstance:
@@ -100,21 +86,31 @@ class AppInstance:
     def __init__(self, name: str, settings: InstanceSettings) -> None:
         self.name = name
         self.settings = settings
-        self.port = free_port()
         self.logs = Path(tempfile.mkdtemp(prefix=f"microblog-{name}-logs-"))
         self.workdir = Path(tempfile.mkdtemp(prefix=f"microblog-{name}-cwd-"))
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+        self.server = AppServer(
+            # Temporary files would land in the working folder too, which
+            # must stay empty: the instance keeps no state of its own.
+            {**settings.environment(), "TMPDIR": str(self.workdir)},
+            options=GUNICORN_OPTIONS,
+            root=self.logs,
+            cwd=self.workdir,
+            new_session=True,
+        )
+        self.port = self.server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     @property
     def pid(self) -> int:
         """The gunicorn master's process id."""
-        assert self.process is not None
-        return self.process.pid
+        return self.server.pid
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process
 
     def start(self) -> None:
         """Start gunicorn and wait until the app says it is ready."""
@@ -123,28 +119,11 @@ class AppInstance:
 
     def launch(self) -> None:
         """Start gunicorn without waiting for it."""
-        self.starts += 1
-        log = (self.logs / f"gunicorn-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(
-            gunicorn_command(self.port),
-            cwd=self.workdir,
-            # Temporary files would land in the working folder too, which
-            # must stay empty: the instance keeps no state of its own.
-            env={**self.settings.environment(), "TMPDIR": str(self.workdir)},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+        self.server.launch()
 
     def wait_ready(self) -> None:
         """Wait for ``/readyz``; fail with gunicorn's log if it never comes."""
-        try:
-            wait_until(self.ready, f"{self.name} /readyz", process=self.process)
-        except ServiceNotReady as error:
-            self.kill()
-            raise ServiceNotReady(f"{error}\n{self.log_tail()}") from None
+        self.server.wait_ready(self.ready)
 
     def ready(self) -> bool:
         """True once ``/readyz`` answers 200 and every worker is up."""
@@ -168,22 +147,11 @@ class AppInstance:
 
     def kill(self) -> None:
         """SIGKILL the master and its workers at once, like a crashed machine."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        self.server.kill()
 
     def stop(self) -> None:
         """Stop for good, gracefully if it still runs."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                self.terminate()
-            except subprocess.TimeoutExpired:
-                self.kill()
-        # Workers orphaned by a killed master notice and exit; make sure.
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        self.server.stop()
         self.report_errors()
         shutil.rmtree(self.logs, ignore_errors=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -202,8 +170,7 @@ class AppInstance:
 
     def log_tail(self, chars: int = 4000) -> str:
         """The end of the newest gunicorn log."""
-        newest = self.logs / f"gunicorn-{self.starts}.log"
-        return newest.read_text(errors="replace")[-chars:] if newest.exists() else ""
+        return self.server.log_tail(chars)
 
     def written_files(self) -> list[Path]:
         """Files the app wrote into its working folder (there must be none)."""

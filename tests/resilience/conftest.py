@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.processes import require_program
-from tests.resilience.cluster import PROJECT_ROOT, SECRET_KEY, Cluster, InstanceSettings
+from tests.harness.app_server import run_flask
+from tests.harness.databases import PostgresServer
+from tests.harness.environment import environment
+from tests.harness.processes import require_program
+from tests.resilience.cluster import SECRET_KEY, Cluster, InstanceSettings
 from tests.resilience.report import ROWS, format_table
-from tests.resilience.support import prepare_database
-from tests.servers import PostgresServer
+from tests.resilience.support import AppDatabase, prepare_database
 
 
 @pytest.fixture(scope="session")
 def compiled_translations() -> None:
     """Compile the message catalogs, as every build does before the app starts."""
-    command = [sys.executable, "-m", "flask", "--app", "microblog"]
-    subprocess.run(
-        [*command, "translate", "compile"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "FLASK_SKIP_DOTENV": "1", "SECRET_KEY": SECRET_KEY},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
-@dataclass(frozen=True)
-class AppDatabase:
-    url: str
-    users: list[str]
+    run_flask(environment(SECRET_KEY=SECRET_KEY), "translate", "compile")
 
 
 @pytest.fixture

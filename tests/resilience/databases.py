@@ -5,8 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.processes import BackgroundServer, as_user
-from tests.servers import PostgresServer, postgres_bindir
+from tests.harness.databases import PostgresServer, postgres_bindir
+from tests.harness.processes import BackgroundServer, as_user
 
 # pg_ctl's shutdown modes, as signals to the postmaster.
 FAST_SHUTDOWN = signal.SIGINT

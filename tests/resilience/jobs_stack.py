@@ -33,38 +33,32 @@ from microblog.jobs.exports import start_export
 from microblog.jobs.models import Task
 from microblog.jobs.queue import QUEUE_NAME
 from microblog.models import Post, User, utcnow
-from tests.conftest import app_config, make_user
 from tests.harness.docs import run_documented
-from tests.mail_server import MailServer
-from tests.processes import wait_until
+from tests.harness.environment import environment
+from tests.harness.factories import make_user
+from tests.harness.flask_app import app_config
+from tests.harness.mail_server import MailServer
+from tests.harness.paths import ROOT, VENV_BIN
+from tests.harness.processes import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET_KEY = secrets.token_hex(32)
 JOB_RETRIES = 2
 WORKER_COMMAND = [sys.executable, "-m", "flask", "--app", "microblog", "jobs", "work"]
-VENV_BIN = Path(sys.executable).parent
 
 
 def worker_environment(
     database_url: str, redis_url: str, mail: MailServer
 ) -> dict[str, str]:
     """What a worker process gets: the app's settings, nothing from a .env."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN", "DYNO", "FLY_", "REDIS", "MAIL"))
-    }
-    env.update(
+    return environment(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=SECRET_KEY,
-        FLASK_SKIP_DOTENV="1",
         LOG_FORMAT="text",
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
         **mail.environment(),
     )
-    return env
 
 
 def descendants(pid: int) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import flask_migrate
@@ -20,6 +21,14 @@ from tests.resilience.traffic import Traffic
 
 TRAFFIC_USERS = 6
 PASSWORD = DEMO_PASSWORD
+
+
+@dataclass(frozen=True)
+class AppDatabase:
+    """A migrated, seeded database for one scenario, and its users' names."""
+
+    url: str
+    users: list[str]
 
 
 class SilentBar:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,16 @@ from alembic.script import ScriptDirectory
 
 from microblog.config import normalise_database_url
 from microblog.extensions import db
-from tests.resilience.cluster import PROJECT_ROOT, SECRET_KEY
+from tests.harness.databases import MariaDBServer, PostgresServer
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.resilience.cluster import SECRET_KEY
 from tests.resilience.report import Row, add_row
-from tests.servers import MariaDBServer, PostgresServer
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 
 RELEASES = 3
-MIGRATIONS = PROJECT_ROOT / "migrations"
+MIGRATIONS = ROOT / "migrations"
 
 
 def migration_revisions() -> list[str]:
@@ -34,14 +35,9 @@ def migration_revisions() -> list[str]:
 
 def release_environment(database_url: str) -> dict[str, str]:
     """What a release phase gets: the database and the production key."""
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "LANG": "C.UTF-8",
-        "FLASK_SKIP_DOTENV": "1",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET_KEY,
-    }
+    return environment(
+        PYTHONPATH=str(ROOT), DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY
+    )
 
 
 def run_releases_together(database_url: str, workdir: Path) -> list[tuple[int, str]]:

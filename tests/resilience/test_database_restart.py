@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.processes import wait_for_http
+from tests.harness.processes import wait_for_http
 from tests.resilience.cluster import Cluster, InstanceSettings
 from tests.resilience.databases import (
     FAST_SHUTDOWN,

@@ -20,10 +20,10 @@ from microblog.extensions import db
 from microblog.jobs.exports import start_export
 from microblog.jobs.queue import JobsUnavailable
 from microblog.models import User
-from tests.conftest import app_config
+from tests.harness.databases import PostgresServer, RedisServer
 from tests.harness.docs import documented_command
+from tests.harness.flask_app import app_config
 from tests.resilience.jobs_stack import JobStack, WorkerProcess, job_stack
-from tests.servers import PostgresServer, RedisServer
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 

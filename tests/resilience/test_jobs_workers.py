@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import LiveServer
-from tests.mail_server import MailServer, attachment_json
-from tests.paas_support import ROOT, VENV_BIN, clean_env
-from tests.processes import wait_until
+from tests.harness.databases import PostgresServer, RedisServer
+from tests.harness.environment import environment
+from tests.harness.live_app import LiveApp
+from tests.harness.mail_server import MailServer, attachment_json
+from tests.harness.paths import ROOT, VENV_BIN
+from tests.harness.processes import wait_until
 from tests.resilience.jobs_stack import job_stack
-from tests.servers import PostgresServer, RedisServer
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 
@@ -39,7 +40,7 @@ def slow_mail() -> Iterator[MailServer]:
     server.stop()
 
 
-def register(live: LiveServer, username: str) -> None:
+def register(live: LiveApp, username: str) -> None:
     reply = live.client().submit(
         "/auth/register",
         {
@@ -52,7 +53,7 @@ def register(live: LiveServer, username: str) -> None:
     assert reply.status == 302, reply.text[:500]
 
 
-def timed_reset(live: LiveServer, email: str) -> float:
+def timed_reset(live: LiveApp, email: str) -> float:
     client = live.client()
     token = client.csrf_token("/auth/reset_password_request")
     start = time.perf_counter()
@@ -66,7 +67,7 @@ def timed_reset(live: LiveServer, email: str) -> float:
     return elapsed
 
 
-def measure_resets(live: LiveServer) -> tuple[list[float], list[float]]:
+def measure_resets(live: LiveApp) -> tuple[list[float], list[float]]:
     register(live, "alice")
     timed_reset(live, "warmup@example.com")  # first request loads templates
     known, unknown = [], []
@@ -97,7 +98,7 @@ def test_reset_answers_fast_for_known_and_unknown_addresses_with_slow_smtp(
     settings = {**slow_mail.environment(), "RATELIMIT_ENABLED": "0"}
     if queue == "redis":
         settings["REDIS_URL"] = redis.url
-    live = LiveServer(database, tmp_path, **settings)
+    live = LiveApp(database, tmp_path, **settings)
     try:
         with job_stack(database, redis.url, tmp_path, slow_mail) as stack:
             worker = stack.worker("worker") if queue == "redis" else None
@@ -148,7 +149,7 @@ def test_procfile_worker_under_honcho_mails_every_post_and_stops_warm(
                 "worker",
             ],
             cwd=ROOT,
-            env=clean_env(FLASK_SKIP_DOTENV="1"),
+            env=environment(FLASK_SKIP_DOTENV="1"),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

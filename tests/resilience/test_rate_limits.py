@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.resilience.cluster import PROJECT_ROOT, Cluster, InstanceSettings
-from tests.resilience.conftest import AppDatabase
+from tests.harness.databases import RedisServer
+from tests.harness.paths import ROOT
+from tests.resilience.cluster import Cluster, InstanceSettings
 from tests.resilience.report import Row, add_row
+from tests.resilience.support import AppDatabase
 from tests.resilience.traffic import Browser
-from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 
@@ -53,7 +54,7 @@ def deploy_check(settings: InstanceSettings) -> str:
     command = [sys.executable, "-m", "flask", "--app", "microblog", "deploy", "check"]
     result = subprocess.run(
         command,
-        cwd=PROJECT_ROOT,
+        cwd=ROOT,
         env=settings.environment(),
         capture_output=True,
         text=True,

@@ -13,9 +13,13 @@ from collections.abc import Callable
 import pytest
 
 from tests.resilience.cluster import Cluster, InstanceSettings
-from tests.resilience.conftest import AppDatabase
 from tests.resilience.report import Row, add_row
-from tests.resilience.support import PASSWORD, stored_posts, wait_for_traffic
+from tests.resilience.support import (
+    PASSWORD,
+    AppDatabase,
+    stored_posts,
+    wait_for_traffic,
+)
 from tests.resilience.traffic import TrafficPlan, running_traffic
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]

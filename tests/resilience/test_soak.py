@@ -16,9 +16,13 @@ import sqlalchemy as sa
 
 from microblog.config import normalise_database_url
 from tests.resilience.cluster import Cluster, InstanceSettings, rss_kib
-from tests.resilience.conftest import AppDatabase
 from tests.resilience.report import Row, add_row
-from tests.resilience.support import PASSWORD, stored_posts, wait_for_traffic
+from tests.resilience.support import (
+    PASSWORD,
+    AppDatabase,
+    stored_posts,
+    wait_for_traffic,
+)
 from tests.resilience.traffic import TrafficPlan, running_traffic
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]

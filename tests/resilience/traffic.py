@@ -25,7 +25,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from tests.processes import require_loopback
+from tests.harness.processes import require_loopback
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 # Longer than gunicorn's worker timeout: only a real hang gets this far.

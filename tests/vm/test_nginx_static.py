@@ -19,8 +19,10 @@ import pytest
 from microblog.security.headers import security_headers
 from microblog.web.static_collect import SOURCE, collect
 from microblog.web.static_files import build_manifest
-from tests.deploy_fixtures import WebStack
-from tests.deploy_support import DEPLOY, Reply, fetch, tls_context
+from tests.harness.http_client import Reply
+from tests.harness.paths import DEPLOY
+from tests.vm.support import fetch, tls_context
+from tests.vm.web_stack import WebStack
 
 pytestmark = pytest.mark.slow
 
