@@ -10,16 +10,16 @@ scanner's JSON report.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy_fixtures import prepare_app, start_gunicorn, write_nginx_files
-from tests.deploy_support import TEST_HOST, make_certificates, provision_function
+from tests.harness.environment import environment
+from tests.harness.processes import BackgroundServer, port_open, require_program
 from tests.paas.node_tools import NODE_PROJECT
-from tests.processes import BackgroundServer, port_open, require_program
+from tests.vm.support import TEST_HOST, make_certificates, provision_function
+from tests.vm.web_stack import prepare_app, start_gunicorn, write_nginx_files
 
 SCANNER = NODE_PROJECT / "node_modules" / "@mdn" / "mdn-http-observatory"
 # The production ports the scanner knows; the namespace has them free.
@@ -36,9 +36,9 @@ def scan(root: Path) -> str:
     (root / "tls" / "fullchain.pem").symlink_to(certificates.chain)
     (root / "tls" / "privkey.pem").symlink_to(certificates.key)
     provision_function("write_dh_parameters", str(root / "tls" / "ffdhe2048.pem"))
-    gunicorn, upstream = start_gunicorn(root, prepare_app(root))
+    gunicorn = start_gunicorn(root, prepare_app(root))
     try:
-        write_nginx_files(root, upstream, (HTTP_PORT, HTTPS_PORT))
+        write_nginx_files(root, gunicorn.port, (HTTP_PORT, HTTPS_PORT))
         conf = str(root / "nginx" / "nginx.conf")
         server = BackgroundServer(
             "nginx", root / "nginx", [nginx, "-c", conf, "-g", "daemon off;"]
@@ -50,7 +50,7 @@ def scan(root: Path) -> str:
             result = subprocess.run(
                 ["node", str(SCANNER / "src" / "scan.js"), TEST_HOST],
                 cwd=SCANNER,
-                env={**os.environ, "NODE_EXTRA_CA_CERTS": str(certificates.ca)},
+                env=environment(NODE_EXTRA_CA_CERTS=str(certificates.ca)),
                 capture_output=True,
                 text=True,
                 timeout=SCAN_TIMEOUT,

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from tests.deploy_support import shared_dir
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
+from tests.harness.processes import require_program, skip_or_fail
 from tests.paas.node_tools import node_tools
-from tests.paas_support import ROOT, clean_env
-from tests.processes import require_program, skip_or_fail
+from tests.vm.support import shared_dir
 
 # What docs/security.md reports; the scanner must agree.
 DOCUMENTED = re.compile(
@@ -59,7 +60,7 @@ def report() -> dict[str, Any]:
         result = subprocess.run(
             [unshare, "--net", "sh", "-c", script],
             cwd=ROOT,
-            env=clean_env(PYTHONPATH=str(ROOT)),
+            env=environment(PYTHONPATH=str(ROOT)),
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,
