@@ -72,7 +72,11 @@ def runner_env(home: Path) -> dict[str, str]:
     CLI writes there)."""
     home.mkdir(exist_ok=True)
     env = environment(
-        DISABLE_TELEMETRY="true", HEROKU_DISABLE_AUTOUPDATE="1", HOME=str(home)
+        DISABLE_TELEMETRY="true",
+        HEROKU_DISABLE_AUTOUPDATE="1",
+        HOME=str(home),
+        # A developer's shell: the app reads the checkout's .env itself too.
+        FLASK_SKIP_DOTENV="0",
     )
     env["PATH"] = f"{node_tools()}{os.pathsep}{env['PATH']}"
     return env
