@@ -38,6 +38,7 @@ from microblog.config_values import (
     Context,
     Kind,
     database_url,
+    looks_pooled,
     one_of,
     parse_bool,
     text,
@@ -162,6 +163,33 @@ SETTINGS: tuple[Setting, ...] = (
         default_shown="SQLite file `instance/microblog.sqlite`",
         secret=True,
         platform="set when a database is attached",
+    ),
+    Setting(
+        "DATABASE_DIRECT_URL",
+        SQLALCHEMY_URL,
+        "The database without a pooler in between, for `flask db` and the release "
+        "step; set it when `DATABASE_URL` goes through a transaction-mode pooler.",
+        default_shown="`DATABASE_URL` (or, when `DATABASE_CONNECTION_POOL_URL` is "
+        "set, `DATABASE_URL` alone)",
+        secret=True,
+    ),
+    Setting(
+        "DATABASE_CONNECTION_POOL_URL",
+        SQLALCHEMY_URL,
+        "Heroku's Connection Pooling URL: web and worker processes use it, and "
+        "`DATABASE_URL` stays the direct URL for migrations.",
+        default_shown="none",
+        secret=True,
+        platform="set by Heroku's Connection Pooling",
+    ),
+    Setting(
+        "DATABASE_POOLED",
+        BOOLEAN,
+        "The app's database URL goes through a transaction-mode pooler (PgBouncer): "
+        "`flask deploy check` then asks for a direct URL for migrations.",
+        unset=lambda context: None,
+        default_shown="read from the URL (a `pgbouncer` or `pooler` host, port "
+        "6432, `pgbouncer=true`, or Heroku's pooling URL)",
     ),
     Setting(
         "DB_POOL_SIZE",
@@ -424,6 +452,35 @@ def normalise_database_url(raw: str, heroku: bool = False) -> str:
         raise ConfigError({"DATABASE_URL": str(error)}) from None
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Which URL each kind of process uses, and whether a pooler is in between."""
+
+    app: str  # web and worker processes
+    # ``flask db`` and the release step; None: the app's own URL.
+    migrations: str | None
+    pooled: bool
+
+
+def database_urls(values: Mapping[str, Any], env: Mapping[str, str]) -> DatabaseUrls:
+    """Web traffic may go through a transaction-mode pooler; migrations never need to.
+
+    Heroku's Connection Pooling adds ``DATABASE_CONNECTION_POOL_URL`` beside a
+    direct ``DATABASE_URL``; Fly's Managed Postgres, Supabase and Neon hand out a
+    pooled ``DATABASE_URL``, and the deployer adds ``DATABASE_DIRECT_URL``.
+    """
+    pool_url = values["DATABASE_CONNECTION_POOL_URL"]
+    app_url = pool_url or values["DATABASE_URL"]
+    migrations = values["DATABASE_DIRECT_URL"] or (
+        values["DATABASE_URL"] if pool_url else None
+    )
+    pooled = values["DATABASE_POOLED"]
+    if pooled is None:
+        raw = env.get("DATABASE_CONNECTION_POOL_URL") or env.get("DATABASE_URL", "")
+        pooled = bool(pool_url) or looks_pooled(raw)
+    return DatabaseUrls(app_url, migrations, pooled)
+
+
 def engine_options(values: Mapping[str, Any], url: str) -> dict[str, Any]:
     """Connection pool per process, small because managed Postgres plans are."""
     if url.startswith("sqlite"):
@@ -500,7 +557,8 @@ def load_config(
     """
     env = os.environ if env is None else env
     values = read_settings(env, instance_path, testing)
-    url = values["DATABASE_URL"]
+    urls = database_urls(values, env)
+    url = urls.app
     config = dict(values)
     config.update(
         {
@@ -512,6 +570,8 @@ def load_config(
             # restart.
             "SECRET_KEY_GENERATED": not env.get("SECRET_KEY", "").strip(),
             "SQLALCHEMY_DATABASE_URI": url,
+            "DATABASE_MIGRATION_URI": urls.migrations,
+            "DATABASE_IS_POOLED": urls.pooled,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(values, url),
             "TRUSTED_HOSTS": allowed_hosts(values),
             "MAX_CONTENT_LENGTH": 64 * 1024,

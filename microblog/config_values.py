@@ -105,7 +105,9 @@ def database_url(raw: str, heroku: bool = False) -> str:
         raise ValueError(
             f"unsupported scheme {url.drivername!r} (use postgresql, mysql or sqlite)"
         )
-    url = url.set(drivername=driver)
+    # Supabase's pooled URLs carry ``pgbouncer=true`` for Prisma; libpq refuses
+    # options it does not know, and :func:`looks_pooled` has read it already.
+    url = url.set(drivername=driver).difference_update_query(["pgbouncer"])
     if driver.startswith("mysql"):
         url = url.update_query_dict({"charset": "utf8mb4"})
     if driver.startswith("postgresql") and heroku and "sslmode" not in url.query:
@@ -113,6 +115,27 @@ def database_url(raw: str, heroku: bool = False) -> str:
     if driver != "sqlite" and not url.database:
         raise ValueError("names no database")
     return url.render_as_string(hide_password=False)
+
+
+# How the poolers that platforms hand out show in a URL: Fly Managed Postgres
+# (host ``pgbouncer.<cluster>.flympg.net``), Supabase and Neon (``pooler`` in the
+# host name), PgBouncer's usual port, and Prisma's marker.
+POOLER_HOST_MARKS = ("pgbouncer", "pooler")
+PGBOUNCER_PORT = 6432
+
+
+def looks_pooled(raw: str) -> bool:
+    """True when a database URL names a connection pooler such as PgBouncer."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        return False
+    host = (url.host or "").lower()
+    return (
+        any(mark in host for mark in POOLER_HOST_MARKS)
+        or url.port == PGBOUNCER_PORT
+        or str(url.query.get("pgbouncer", "")).lower() in TRUE_WORDS
+    )
 
 
 SQLALCHEMY_URL = Kind(

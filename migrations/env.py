@@ -5,6 +5,8 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from microblog.ops.migration_lock import migration_lock
 
@@ -14,9 +16,26 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+# DATABASE_DIRECT_URL (or Heroku's DATABASE_URL beside its pooling URL): the
+# database without the pooler that web traffic goes through.
+direct_url = current_app.config.get("DATABASE_MIGRATION_URI")
+
+
+def migration_engine():
+    """The direct database when one is set, else the app's own engine."""
+    if not direct_url:
+        return target_db.engine
+    options = current_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    # One connection for one run: nothing to pool.
+    return create_engine(
+        direct_url, poolclass=NullPool, connect_args=options.get("connect_args", {})
+    )
+
+
+engine = migration_engine()
 config.set_main_option(
     "sqlalchemy.url",
-    target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"),
+    engine.url.render_as_string(hide_password=False).replace("%", "%%"),
 )
 
 
@@ -45,8 +64,9 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     # Release processes that start together run one after the other: the
-    # later ones find the schema at head and do nothing.
-    with target_db.engine.connect() as connection, migration_lock(connection):
+    # later ones find the schema at head and do nothing. Alembic is configured
+    # inside the lock, so on PostgreSQL it joins the transaction holding it.
+    with engine.connect() as connection, migration_lock(connection):
         context.configure(
             connection=connection, target_metadata=target_db.metadata, **conf_args
         )

@@ -22,6 +22,7 @@ from flask.cli import with_appcontext
 from packaging.version import Version
 
 from microblog.config import MIN_SECRET_KEY_BYTES, PLACEHOLDER_SECRETS
+from microblog.config_values import looks_pooled
 from microblog.extensions import db, limiter
 
 # The lowest release of each package in which its known CVEs are fixed; an
@@ -85,6 +86,26 @@ def check_database(app: Flask) -> Iterator[Problem]:
             "sqlite-ephemeral",
             f"SQLite on {platform}, whose disk is wiped at every restart and "
             "deploy: set DATABASE_URL to a managed PostgreSQL",
+        )
+
+
+def check_pooled_database(app: Flask) -> Iterator[Problem]:
+    """Through a transaction-mode pooler, migrations want the database itself."""
+    if not app.config.get("DATABASE_IS_POOLED"):
+        return
+    direct = app.config.get("DATABASE_MIGRATION_URI")
+    if not direct:
+        yield Problem(
+            "pooled-database",
+            "DATABASE_URL goes through a transaction-mode pooler (PgBouncer): "
+            "web requests are fine there, but set DATABASE_DIRECT_URL to the "
+            "direct URL so that migrations do not run through the pooler",
+        )
+    elif looks_pooled(direct):
+        yield Problem(
+            "pooled-database",
+            "DATABASE_DIRECT_URL looks pooled too (a pgbouncer or pooler host, "
+            "or port 6432): give the database's direct URL",
         )
 
 
@@ -200,6 +221,7 @@ CHECKS: tuple[Check, ...] = (
     check_debug,
     check_secret_key,
     check_database,
+    check_pooled_database,
     check_https,
     check_proxy_count,
     check_hosts,

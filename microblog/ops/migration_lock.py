@@ -3,8 +3,16 @@
 Heroku's release phase, Fly's release machine, compose's migrate service and a
 VM's deploy script may all run ``flask db upgrade`` together (two deploys in a
 row, or several instances). A database lock around the run makes the second
-one wait and then find nothing to do. The locks are session-level, so they
-outlive the transactions Alembic commits and vanish if the process dies.
+one wait and then find nothing to do.
+
+On PostgreSQL the lock belongs to the migration's own transaction
+(``pg_advisory_xact_lock``): it ends with that transaction's commit or rollback,
+and with its connection. A session-level lock would not work through a
+transaction-mode pooler such as PgBouncer, which hands each transaction to
+whichever server connection is free: the lock would stay on a server connection
+that the pooler keeps open, held by nobody, and every later release would wait
+for it. MySQL and MariaDB commit DDL statement by statement, so there the lock
+is the session's (``GET_LOCK``), taken around the run and released after it.
 """
 
 from __future__ import annotations
@@ -20,8 +28,11 @@ POSTGRES_LOCK_KEY = 0x6D6963726F626C67
 # MySQL/MariaDB lock names are per server, so the database name goes in them.
 MYSQL_LOCK_PREFIX = "microblog-migrations:"
 MYSQL_LOCK_NAME_MAX = 64
-# Longer than any migration should take, shorter than Heroku's 1-hour release limit.
-WAIT_SECONDS = 900
+# How long a release waits for another one's migrations, and how long one of
+# its own statements waits for a table lock: under Fly's 5-minute default
+# release_command_timeout (Heroku allows an hour), so a stuck release fails
+# with this module's message instead of being killed by the platform.
+WAIT_SECONDS = 240
 
 
 class MigrationLockTimeout(RuntimeError):
@@ -36,7 +47,12 @@ def mysql_lock_name(connection: Connection) -> str:
 
 @contextmanager
 def migration_lock(connection: Connection) -> Iterator[None]:
-    """Hold the database's migration lock for the block (SQLite needs none)."""
+    """Hold the database's migration lock while Alembic runs in the block.
+
+    On PostgreSQL the block runs inside the transaction that holds the lock, so
+    Alembic must be configured on ``connection`` inside the block: it then sees
+    that transaction as its caller's and leaves the commit to this function.
+    """
     dialect = connection.dialect.name
     if dialect == "postgresql":
         with _postgres_lock(connection):
@@ -51,29 +67,23 @@ def migration_lock(connection: Connection) -> Iterator[None]:
 
 @contextmanager
 def _postgres_lock(connection: Connection) -> Iterator[None]:
-    connection.execute(
-        sa.text("SELECT set_config('lock_timeout', :wait, false)"),
-        {"wait": f"{WAIT_SECONDS}s"},
-    )
-    try:
+    with connection.begin():
+        # is_local: the setting, like the lock, ends with this transaction, so
+        # nothing is left on a pooled server connection.
         connection.execute(
-            sa.text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
+            sa.text("SELECT set_config('lock_timeout', :wait, true)"),
+            {"wait": f"{WAIT_SECONDS}s"},
         )
-    except sa.exc.OperationalError as error:
-        raise MigrationLockTimeout(
-            f"another migration held the lock for {WAIT_SECONDS} s"
-        ) from error
-    connection.execute(sa.text("RESET lock_timeout"))
-    # Alembic must start its own transaction, not join the one these opened.
-    connection.commit()
-    try:
+        try:
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": POSTGRES_LOCK_KEY},
+            )
+        except sa.exc.OperationalError as error:
+            raise MigrationLockTimeout(
+                f"another migration held the lock for {WAIT_SECONDS} s"
+            ) from error
         yield
-    finally:
-        connection.rollback()
-        connection.execute(
-            sa.text("SELECT pg_advisory_unlock(:key)"), {"key": POSTGRES_LOCK_KEY}
-        )
-        connection.commit()
 
 
 @contextmanager

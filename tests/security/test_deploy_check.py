@@ -96,6 +96,7 @@ def test_a_careful_deployment_passes(migrated: Any) -> None:
         ({"RATELIMIT_ENABLED": False}, "rate-limits", "RATELIMIT_ENABLED is off"),
         ({"DEPLOY_CHECK_SILENCE": frozenset()}, "rate-limit-storage", "REDIS_URL"),
         ({"PLATFORM": "fly"}, "jobs", "REDIS_URL is not set on fly"),
+        ({"DATABASE_IS_POOLED": True}, "pooled-database", "set DATABASE_DIRECT_URL"),
     ],
 )
 def test_each_problem_is_one_line_and_fails(
@@ -106,6 +107,15 @@ def test_each_problem_is_one_line_and_fails(
     lines = result.output.splitlines()
     assert name in problem_names(result.output)
     assert any(words in line for line in lines), result.output
+
+
+def test_a_direct_url_that_is_pooled_too_is_reported(migrated: Any) -> None:
+    app = migrated(DATABASE_IS_POOLED=True)
+    # Set after migrating: this host exists only in Fly's private network.
+    app.config["DATABASE_MIGRATION_URI"] = "postgres://u:p@pgbouncer.x.flympg.net/db"
+    result = run_check(app)
+    assert problem_names(result.output) == ["pooled-database"]
+    assert "DATABASE_DIRECT_URL looks pooled too" in result.output
 
 
 def test_warn_mode_prints_the_same_lines_and_exits_zero(migrated: Any) -> None:
