@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness.databases import MariaDBServer, PostgresServer, RedisServer
+from tests.harness.pgbouncer import PgBouncerServer
 
 pytest_plugins = ["tests.harness.require_services"]
 
@@ -35,5 +36,13 @@ def mariadb() -> Iterator[MariaDBServer]:
 def redis() -> Iterator[RedisServer]:
     """A real Redis server for the whole session; connect to ``redis.url``."""
     server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres: PostgresServer) -> Iterator[PgBouncerServer]:
+    """A transaction-mode PgBouncer in front of ``postgres``: ``pooled(url)``."""
+    server = PgBouncerServer(postgres)
     yield server
     server.stop()

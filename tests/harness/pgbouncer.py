@@ -12,7 +12,8 @@ import signal
 import psycopg2
 from sqlalchemy.engine import make_url
 
-from tests.processes import (
+from tests.harness.databases import PostgresServer
+from tests.harness.processes import (
     BackgroundServer,
     as_user,
     free_port,
@@ -20,7 +21,6 @@ from tests.processes import (
     removed_on_error,
     require_program,
 )
-from tests.servers import PostgresServer
 
 # As small as the reproduction: three server connections per database.
 DEFAULT_POOL_SIZE = 3

@@ -12,17 +12,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from microblog.config import normalise_database_url
+from tests.harness.databases import PostgresServer
+from tests.harness.environment import environment
+from tests.harness.paths import ROOT
 from tests.harness.pgbouncer import PgBouncerServer
-from tests.paas_support import ROOT, clean_env, secret_key
-from tests.processes import free_port, wait_until
-from tests.servers import PostgresServer
+from tests.harness.processes import free_port, wait_until
+from tests.paas.support import secret_key
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +33,12 @@ ROUNDS = 4
 RELEASE_TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
-def pgbouncer(postgres: PostgresServer) -> Iterator[PgBouncerServer]:
-    server = PgBouncerServer(postgres)
-    yield server
-    server.stop()
-
-
 def flask_db(*arguments: str, **variables: str) -> subprocess.Popen[str]:
     """``flask --app microblog db ...`` as a release process runs it."""
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "microblog", "db", *arguments],
         cwd=ROOT,
-        env=clean_env(
+        env=environment(
             SECRET_KEY=secret_key(),
             FLASK_SKIP_DOTENV="1",
             PYTHONPATH=str(ROOT),
@@ -132,7 +126,7 @@ def test_a_release_killed_while_holding_the_lock_leaves_nothing_held(
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_LOCK, normalise_database_url(pooled)],
         cwd=ROOT,
-        env=clean_env(PYTHONPATH=str(ROOT)),
+        env=environment(PYTHONPATH=str(ROOT)),
         stdout=subprocess.PIPE,
         text=True,
     )
