@@ -8,10 +8,13 @@ no lock behind, and a direct URL, when set, is what the migrations use.
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +23,8 @@ from sqlalchemy.engine import make_url
 from microblog.config import normalise_database_url
 from tests.harness.databases import PostgresServer
 from tests.harness.environment import environment
+from tests.harness.factories import PASSWORD
+from tests.harness.live_app import LiveApp
 from tests.harness.paths import ROOT
 from tests.harness.pgbouncer import PgBouncerServer
 from tests.harness.processes import free_port, wait_until
@@ -181,3 +186,54 @@ def test_heroku_pooling_url_leaves_database_url_to_the_migrations(
     )
     assert "Running upgrade  ->" in output
     assert len(schema_version(direct)) == 1
+
+
+def test_the_app_works_through_the_pooler(
+    postgres: PostgresServer, pgbouncer: PgBouncerServer, tmp_path: Path
+) -> None:
+    """Pages, forms and the API, with every transaction on any server connection.
+
+    The PgBouncer hands out its server connections in turn, so anything that
+    relied on session state (a ``SET``, a session lock, a prepared statement)
+    would break here.
+    """
+    direct = postgres.new_database()
+    app = LiveApp(pgbouncer.pooled(direct), tmp_path, DATABASE_DIRECT_URL=direct)
+    try:
+        alice, alice_name = app.new_account("alice")
+        bob, _ = app.new_account("bob")
+        posted = alice.submit("/index", {"post": "Through the pooler"}, form_page="/")
+        assert posted.status == 302
+        followed = bob.submit(
+            f"/follow/{alice_name}", {}, form_page=f"/user/{alice_name}"
+        )
+        assert followed.status == 302
+        assert "Through the pooler" in bob.get("/").text
+        assert "Through the pooler" in bob.get("/explore").text
+
+        basic = base64.b64encode(f"{alice_name}:{PASSWORD}".encode()).decode()
+        token = json.loads(
+            app.client()
+            .request("POST", "/api/tokens", headers={"Authorization": f"Basic {basic}"})
+            .text
+        )["token"]
+        bearer = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        }
+        api = app.client()
+        created = api.request(
+            "POST", "/api/posts", body=json.dumps({"body": "API post"}), headers=bearer
+        )
+        assert created.status == 201, created.text
+        timeline = json.loads(api.get("/api/posts", headers=bearer).text)
+        bodies = [post["body"] for post in timeline["items"]]
+        assert bodies[:2] == ["API post", "Through the pooler"]
+        assert app.server_errors() == []
+        # Every server connection PgBouncer opened is back in its pool, idle.
+        servers = [
+            row for row in pgbouncer.show("SERVERS") if row["database"] != "pgbouncer"
+        ]
+        assert all(row["state"] in ("idle", "used") for row in servers), servers
+    finally:
+        app.stop()
