@@ -8,6 +8,7 @@
 #   make resilience  three instances behind nginx under faults (also in make test)
 #   make bench  the app against hello-world under the same gunicorn (a few minutes)
 #   make requirements  resolve requirements*.in into the pinned, hashed .txt files
+#   make vm-test  provision.sh in Debian 13 roots, amd64 and arm64, from cold (as root)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -20,10 +21,10 @@ FLASK := $(BIN)/flask --app microblog
 # `PORT=8123 make run` serves on another port (loopback only, as always).
 PORT ?= 8000
 
-.PHONY: help run test lint e2e resilience bench requirements
+.PHONY: help run test lint e2e resilience bench requirements vm-test
 
 help:
-	@echo "make run | make test | make lint | make e2e | make resilience | make bench | make requirements"
+	@echo "make run | make test | make lint | make e2e | make resilience | make bench | make requirements | make vm-test"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +92,18 @@ e2e: $(VENV)/.installed-dev
 # RESILIENCE_SOAK_SECONDS sets the soak's length (default 60).
 resilience: $(VENV)/.installed-dev
 	$(BIN)/pytest -m resilience
+
+# provision.sh end to end in Debian 13 roots (amd64, and arm64 under qemu) and the
+# app's tests on Python 3.13, from cold: the roots are built in an empty cache,
+# not taken from /var/cache/microblog-ci. Prints the time of every step.
+vm-test: $(VENV)/.installed-dev
+	$(COMPILE_TRANSLATIONS)
+	cache="$$(mktemp -d /var/tmp/microblog-vm-cold.XXXXXX)"; \
+	status=0; \
+	MICROBLOG_VM_CACHE="$$cache" REQUIRE_SERVICES=1 $(BIN)/pytest tests/vm -q || status=$$?; \
+	MICROBLOG_VM_CACHE="$$cache" $(BIN)/python -m tests.vm.debian_root report; \
+	rm -rf "$$cache"; \
+	exit $$status
 
 # Needs PostgreSQL and wrk (apt-get install postgresql wrk); says so if missing.
 # Options: make bench BENCH_ARGS="--seconds 5 --growth-posts 0"

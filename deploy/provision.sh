@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provision a fresh Debian 12, Ubuntu 24.04 or Raspberry Pi OS (64-bit) host for
+# Provision a fresh Debian 13 or 12, Ubuntu 24.04 or Raspberry Pi OS (64-bit) host for
 # microblog: packages, database, app user and virtualenv, gunicorn under supervisor
 # or systemd, nginx with TLS, and a hardened host (SSH keys only, ufw, automatic
 # security upgrades). Safe to run again: every step checks what is already there.
@@ -7,6 +7,8 @@
 #   sudo deploy/provision.sh --domain blog.example.org --ssh-key ~/.ssh/authorized_keys
 #
 # Run with --help for the options; --dry-run prints every step and changes nothing.
+# In a chroot (no systemd), services start through their init scripts, and what
+# would touch the host around it (firewall, sshd restart, Let's Encrypt) is skipped.
 set -euo pipefail
 
 # Paths shared with the files in deploy/ (tests check that they agree).
@@ -50,6 +52,7 @@ LOW_MEMORY=auto
 DRY_RUN=false
 STEP=0
 DB_PASSWORD=""
+IN_CHROOT=false
 
 usage() {
     cat <<'USAGE'
@@ -132,6 +135,23 @@ run_sql() {
     fi
 }
 
+# Start a service now and at every boot; in a chroot, its init script starts it.
+start_service() {
+    if [[ $IN_CHROOT == true ]]; then
+        run service "$1" start
+    else
+        run systemctl enable --now "$1"
+    fi
+}
+
+restart_service() {
+    if [[ $IN_CHROOT == true ]]; then
+        run service "$1" restart
+    else
+        run systemctl restart "$1"
+    fi
+}
+
 parse_args() {
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -209,8 +229,14 @@ preflight() {
     fi
     case $os_id in
     debian | ubuntu | raspbian) info "system: $os_id $os_version ($(uname -m))" ;;
-    *) die "unsupported system '$os_id': use Debian 12, Ubuntu 24.04 or Raspberry Pi OS" ;;
+    *) die "unsupported system '$os_id': use Debian 13 or 12, Ubuntu 24.04 or Raspberry Pi OS" ;;
     esac
+    # ischroot: 0 in a chroot, 1 outside, 2 when it cannot tell (then: outside).
+    if ischroot; then
+        IN_CHROOT=true
+        info "chroot: services start through init scripts; firewall, sshd restart and certbot are skipped"
+        [[ $PROCESS_MANAGER == supervisor ]] || die "--process-manager systemd needs a running systemd, which a chroot has not"
+    fi
     case $(uname -m) in
     x86_64 | aarch64) ;;
     *) die "$(uname -m) is not supported: the pinned packages ship wheels for x86_64 and aarch64 (use a 64-bit system)" ;;
@@ -262,7 +288,11 @@ enable_unattended_upgrades() {
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
 CONF
-    run systemctl enable --now unattended-upgrades.service
+    if [[ $IN_CHROOT == true ]]; then
+        info "chroot: the daily run is systemd's timer; not started here"
+    else
+        run systemctl enable --now unattended-upgrades.service
+    fi
 }
 
 setup_admin_user() {
@@ -298,6 +328,13 @@ harden_ssh() {
     step "Harden SSH: keys only, no root login"
     run install -m 0644 -o root -g root "$DEPLOY_DIR/ssh/00-microblog-hardening.conf" "$SSHD_DROPIN"
     # A broken sshd config would lock everyone out at the next restart: test first.
+    if [[ $IN_CHROOT == true ]]; then
+        # systemd makes sshd's privilege separation folder when it starts ssh.
+        run install -d -m 0755 /run/sshd
+        run sshd -t
+        info "chroot: sshd is not restarted (the host's sshd is the one listening)"
+        return 0
+    fi
     run sshd -t
     # Existing sessions survive; on Ubuntu's socket-activated ssh a stopped
     # service simply picks the file up at its next start.
@@ -315,6 +352,10 @@ firewall_rules() {
 
 configure_firewall() {
     step "Firewall: only SSH, HTTP and HTTPS"
+    if [[ $IN_CHROOT == true ]]; then
+        info "chroot: skipped (ufw would load its rules into the host's kernel)"
+        return 0
+    fi
     run ufw default deny incoming
     run ufw default allow outgoing
     local rule
@@ -430,12 +471,12 @@ setup_database() {
     DB_PASSWORD=$password
     case $DATABASE in
     mariadb)
-        run systemctl enable --now mariadb
+        start_service mariadb
         # root logs in through the socket (unix_socket auth), so no root password is needed.
         mariadb_setup_sql "$APP_NAME" "$APP_USER" "$password" | run_sql "$password" mariadb
         ;;
     postgresql)
-        run systemctl enable --now postgresql
+        start_service postgresql
         postgresql_role_sql "$APP_USER" "$password" |
             run_sql "$password" runuser -u postgres -- psql -v ON_ERROR_STOP=1 --quiet
         if [[ $DRY_RUN == false ]] &&
@@ -455,7 +496,7 @@ setup_database() {
 start_redis() {
     step "Start Redis for rate limits shared by the workers"
     # Debian's redis-server listens on loopback only and keeps a few MB in memory.
-    run systemctl enable --now redis-server
+    start_service redis-server
 }
 
 low_memory_profile() {
@@ -468,7 +509,7 @@ low_memory_profile() {
     mariadb)
         run install -m 0644 "$DEPLOY_DIR/low-memory/mariadb.cnf" \
             /etc/mysql/mariadb.conf.d/90-microblog-low-memory.cnf
-        run systemctl restart mariadb
+        restart_service mariadb
         ;;
     postgresql)
         local conf_dir
@@ -476,7 +517,7 @@ low_memory_profile() {
         conf_dir=${conf_dir:-/etc/postgresql/15/main/conf.d}
         run install -m 0644 "$DEPLOY_DIR/low-memory/postgresql.conf" \
             "$conf_dir/90-microblog-low-memory.conf"
-        run systemctl restart postgresql
+        restart_service postgresql
         ;;
     esac
 }
@@ -546,7 +587,7 @@ install_process_manager() {
             run systemctl daemon-reload
         fi
         run install -m 0644 "$DEPLOY_DIR/supervisor/microblog.conf" "$SUPERVISOR_CONF"
-        run systemctl enable --now supervisor
+        start_service supervisor
         # reread + update starts the program, or restarts it if its file changed.
         run supervisorctl reread
         run supervisorctl update
@@ -623,14 +664,22 @@ install_nginx_site() {
     # The packaged default site would also claim port 80 as default_server.
     run rm -f /etc/nginx/sites-enabled/default
     run nginx -t
-    run systemctl enable nginx
-    run systemctl reload-or-restart nginx
+    if [[ $IN_CHROOT == true ]]; then
+        run service nginx restart
+    else
+        run systemctl enable nginx
+        run systemctl reload-or-restart nginx
+    fi
 }
 
 obtain_certificate() {
     step "TLS certificate"
     if [[ $SELF_SIGNED == true ]]; then
         info "self-signed, as asked: browsers will warn until you use a real certificate"
+        return 0
+    fi
+    if [[ $IN_CHROOT == true ]]; then
+        info "chroot: no Let's Encrypt (it must reach this host from the internet); keeping the self-signed certificate"
         return 0
     fi
     local contact=(--register-unsafely-without-email)

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.harness.docs import documented_command, fresh_checkout
 from tests.harness.environment import environment
 from tests.harness.http_client import request
-from tests.harness.processes import port_open, wait_for_http
+from tests.harness.processes import port_open, require_program, wait_for_http
 from tests.paas.support import STOP_TIMEOUT
 
 # Installing, migrating and seeding come before gunicorn answers.
@@ -35,6 +35,7 @@ def test_make_run_serves_on_the_port_given_in_port(tmp_path: Path) -> None:
 
 def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
     """Run ``command`` in a copy of the repository; it must serve on ``port``."""
+    require_program("make", "make")
     assert not port_open(port), f"port {port} is busy on this machine"
     clone = fresh_checkout(tmp_path)
     log = (tmp_path / "make-run.log").open("wb")

@@ -33,7 +33,7 @@ from packaging.version import Version
 from microblog.ops.deploy_check import SECURITY_FLOORS
 from tests.harness.docs import documented_command, run_documented
 from tests.harness.paths import ROOT, VENV_BIN
-from tests.harness.processes import skip_or_fail
+from tests.harness.processes import require_program, skip_or_fail
 
 LOCKS = {
     "requirements.in": "requirements.txt",
@@ -165,6 +165,7 @@ def documented_environment(tmp_path: Path) -> dict[str, str]:
 
 
 def test_make_requirements_reproduces_the_committed_files(tmp_path: Path) -> None:
+    require_program("make", "make")
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in COMPILE_INPUTS:
