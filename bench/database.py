@@ -22,6 +22,8 @@ from tests.harness.databases import PostgresServer
 
 # What SQLAlchemy's pool_pre_ping sends when it checks a connection out.
 PING_QUERIES = frozenset({"SELECT 1", "SELECT $1"})
+# Transaction control: round trips too, counted like any statement.
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
 QUIET_SECONDS = 0.5
 QUIET_TIMEOUT = 30.0
 
@@ -32,14 +34,20 @@ class ServerUnavailable(RuntimeError):
 
 @dataclass
 class StatementCount:
-    """Statements a database ran, by normalised text, minus pool pings."""
+    """Statements a database ran: queries by normalised text, pool pings and
+    transaction control apart. Each one is a round trip to the server."""
 
     calls: dict[str, int] = field(default_factory=dict)
     pings: int = 0
+    transaction_control: int = 0
+
+    @property
+    def queries(self) -> int:
+        return sum(self.calls.values())
 
     @property
     def total(self) -> int:
-        return sum(self.calls.values())
+        return self.queries + self.pings + self.transaction_control
 
 
 class CountingPostgres(PostgresServer):
@@ -48,8 +56,8 @@ class CountingPostgres(PostgresServer):
     def _settings(self, root: Path) -> list[str]:
         extra = {
             "shared_preload_libraries": "pg_stat_statements",
-            # BEGIN and ROLLBACK are not statements the app chose to send.
-            "pg_stat_statements.track_utility": "off",
+            # BEGIN and ROLLBACK are round trips like any query: count them.
+            "pg_stat_statements.track_utility": "on",
             "shared_buffers": "128MB",
         }
         # Later settings win, so these replace the test server's values.
@@ -119,8 +127,11 @@ class CountingPostgres(PostgresServer):
             database,
         )
         for text, calls in rows:
+            words = text.strip().rstrip(";").upper()
             if text.strip() in PING_QUERIES:
                 result.pings += calls
+            elif words in TRANSACTION_CONTROL:
+                result.transaction_control += calls
             elif "pg_stat_statements" not in text:
                 result.calls[text] = result.calls.get(text, 0) + calls
 

@@ -23,10 +23,12 @@ class PathResult:
     name: str
     path: str
     load: LoadResult
-    statements: float | None = None
+    statements: float | None = None  # everything: queries, pings, BEGIN/ROLLBACK
     pings: float | None = None
+    transaction_control: float | None = None
     queries: dict[str, int] = field(default_factory=dict)
     cpu_ms: float | None = None  # the app's worker CPU per request under load
+    recycles: int | None = None  # workers gunicorn restarted during the load
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,8 +37,10 @@ class PathResult:
             "load": self.load.as_dict(),
             "statements_per_request": self.statements,
             "pool_pings_per_request": self.pings,
+            "transaction_control_per_request": self.transaction_control,
             "statements": self.queries,
             "worker_cpu_ms_per_request": self.cpu_ms,
+            "workers_recycled": self.recycles,
         }
 
 
@@ -61,6 +65,7 @@ def measure_path(
     warmup: int,
     counter: Counter | None = None,
     cpu_clock: Callable[[], float] | None = None,
+    boots: Callable[[], int] | None = None,
 ) -> PathResult:
     """Warm up, count statements (when ``counter`` is given), then load for real."""
     url = base_url + path
@@ -68,6 +73,7 @@ def measure_path(
         run_wrk(url, headers, warmup)
     counted = count_statements(url, headers, counter) if counter else None
     cpu_before = cpu_clock() if cpu_clock else 0.0
+    boots_before = boots() if boots else 0
     load = run_wrk(url, headers, seconds)
     cpu_used = cpu_clock() - cpu_before if cpu_clock else 0.0
     if load.not_ok:
@@ -76,6 +82,8 @@ def measure_path(
             f"(the last was {load.not_ok_status})"
         )
     result = PathResult(name, path, load)
+    if boots:
+        result.recycles = boots() - boots_before
     if cpu_clock and load.ok:
         # Requests still in flight when wrk stops add a little; wrk's count
         # is in the thousands, so the share stays small.
@@ -83,5 +91,6 @@ def measure_path(
     if counted is not None:
         result.statements = counted.total / COUNTED_REQUESTS
         result.pings = counted.pings / COUNTED_REQUESTS
+        result.transaction_control = counted.transaction_control / COUNTED_REQUESTS
         result.queries = counted.calls
     return result

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,35 @@ APP = "microblog:create_app()"
 APP_BOOT_PROBE = "/explore"
 
 
+@dataclass(frozen=True)
+class Configuration:
+    """How gunicorn runs both apps: gunicorn.conf.py plus these options."""
+
+    name: str
+    options: tuple[str, ...]
+    description: str
+
+
+CONFIGURATIONS = {
+    config.name: config
+    for config in (
+        Configuration("production", (), "gunicorn.conf.py as shipped"),
+        Configuration(
+            "tutorial",
+            ("--workers", "4", "--worker-class", "sync"),
+            "gunicorn.conf.py with -w 4 -k sync (the tutorial's comparison)",
+        ),
+        # A variant, never the default: it turns a shipped setting off.
+        Configuration(
+            "no-recycling",
+            ("--max-requests", "0"),
+            "gunicorn.conf.py with worker recycling OFF (--max-requests 0)",
+        ),
+    )
+}
+DEFAULT_CONFIGURATIONS = "production,tutorial"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="wrk time per path")
@@ -53,8 +83,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--growth-posts",
         type=int,
-        default=200,
+        default=1000,
         help="posts per user for the growth row (0 skips it)",
+    )
+    parser.add_argument(
+        "--configs",
+        default=DEFAULT_CONFIGURATIONS,
+        help=f"comma-separated, of: {', '.join(CONFIGURATIONS)}",
     )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results")
     args = parser.parse_args(argv)
@@ -62,6 +97,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--seconds must be 1-60 and --warmup 0-10")
     if args.growth_posts and args.growth_posts <= args.posts:
         parser.error("--growth-posts must be more than --posts (or 0)")
+    names = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CONFIGURATIONS]
+    if unknown or not names:
+        parser.error(f"--configs: unknown {', '.join(unknown) or '(none)'}")
+    args.configurations = [CONFIGURATIONS[name] for name in names]
     return args
 
 
@@ -70,12 +110,12 @@ def say(message: str) -> None:
 
 
 def serving(
-    app: str, env: dict[str, str], log: Path, probe: str
+    app: str, env: dict[str, str], log: Path, probe: str, config: Configuration
 ) -> Callable[[Callable[[Gunicorn], Any]], Any]:
     """Run a function against ``app`` under gunicorn, stopping it afterwards."""
 
     def run(body: Callable[[Gunicorn], Any]) -> Any:
-        server = start_gunicorn(app, env, log, probe)
+        server = start_gunicorn(app, env, log, probe, config.options)
         try:
             return body(server)
         finally:
@@ -84,11 +124,20 @@ def serving(
     return run
 
 
+def server_facts(server: Gunicorn) -> dict[str, Any]:
+    return {
+        "boot_seconds": server.boot_seconds,
+        "rss_mb": server.worker_rss_mb(),
+        "pss_mb": server.worker_pss_mb(),
+        "workers_booted": server.booted_workers(),
+    }
+
+
 def measure_hello(
-    args: argparse.Namespace, env: dict[str, str], work: Path
+    args: argparse.Namespace, env: dict[str, str], work: Path, config: Configuration
 ) -> tuple[PathResult, dict[str, Any]]:
     def body(server: Gunicorn) -> tuple[PathResult, dict[str, Any]]:
-        say(f"hello-world up in {server.boot_seconds:.2f} s; loading /")
+        say(f"[{config.name}] hello-world up in {server.boot_seconds:.2f} s")
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
         result = measure_path(
             "hello",
@@ -98,18 +147,23 @@ def measure_hello(
             args.seconds,
             args.warmup,
             cpu_clock=server.cpu_seconds,
+            boots=server.booted_workers,
         )
-        facts = {
-            "boot_seconds": server.boot_seconds,
-            "rss_mb": server.worker_rss_mb(),
-            "pss_mb": server.worker_pss_mb(),
-        }
-        return result, facts
+        return result, server_facts(server)
 
     result: tuple[PathResult, dict[str, Any]] = serving(
-        HELLO_APP, env, work / "hello.log", "/"
+        HELLO_APP, env, work / f"hello-{config.name}.log", "/", config
     )(body)
     return result
+
+
+def signed_in_headers(server: Gunicorn) -> dict[str, str]:
+    me = demo_username(0)
+    return {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "gzip",
+        "Cookie": sign_in(server.base_url, me, DEMO_PASSWORD),
+    }
 
 
 def measure_app(
@@ -117,20 +171,15 @@ def measure_app(
     env: dict[str, str],
     work: Path,
     postgres: CountingPostgres,
-) -> tuple[list[PathResult], PathResult | None, dict[str, Any]]:
+    config: Configuration,
+) -> tuple[list[PathResult], dict[str, Any]]:
     def counter() -> Any:
         return postgres.counting(DATABASE)
 
-    def body(
-        server: Gunicorn,
-    ) -> tuple[list[PathResult], PathResult | None, dict[str, Any]]:
-        say(f"app up in {server.boot_seconds:.2f} s; signing in")
+    def body(server: Gunicorn) -> tuple[list[PathResult], dict[str, Any]]:
+        say(f"[{config.name}] app up in {server.boot_seconds:.2f} s; signing in")
         me, other = demo_username(0), demo_username(1)
-        browser = {
-            "User-Agent": USER_AGENT,
-            "Accept-Encoding": "gzip",
-            "Cookie": sign_in(server.base_url, me, DEMO_PASSWORD),
-        }
+        browser = signed_in_headers(server)
         home = http_get(server.base_url + "/", browser)
         if home.status != 200 or b'class="post"' not in home.body:
             raise BenchSetupError(f"signed-in GET / answered {home.status}, no posts")
@@ -151,7 +200,7 @@ def measure_app(
         plan.append(("static", stylesheet_path(home.body), browser))
         paths = []
         for name, path, headers in plan:
-            say(f"loading {path}")
+            say(f"[{config.name}] loading {path}")
             paths.append(
                 measure_path(
                     name,
@@ -162,33 +211,42 @@ def measure_app(
                     args.warmup,
                     counter,
                     server.cpu_seconds,
+                    server.booted_workers,
                 )
             )
-        growth = None
-        if args.growth_posts:
-            say(f"growing to {args.growth_posts} posts per user")
-            seed(env, args.users, args.follows, args.growth_posts)
-            postgres.vacuum_analyze(DATABASE)
-            say("loading / again")
-            growth = measure_path(
-                "timeline",
-                server.base_url,
-                "/",
-                browser,
-                args.seconds,
-                args.warmup,
-                counter,
-                server.cpu_seconds,
-            )
-        facts = {
-            "boot_seconds": server.boot_seconds,
-            "rss_mb": server.worker_rss_mb(),
-            "pss_mb": server.worker_pss_mb(),
-        }
-        return paths, growth, facts
+        return paths, server_facts(server)
 
-    result: tuple[list[PathResult], PathResult | None, dict[str, Any]] = serving(
-        APP, env, work / "app.log", APP_BOOT_PROBE
+    result: tuple[list[PathResult], dict[str, Any]] = serving(
+        APP, env, work / f"app-{config.name}.log", APP_BOOT_PROBE, config
+    )(body)
+    return result
+
+
+def measure_growth(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    work: Path,
+    postgres: CountingPostgres,
+    config: Configuration,
+) -> PathResult:
+    """The timeline again, once the data set has grown."""
+
+    def body(server: Gunicorn) -> PathResult:
+        say(f"[{config.name}] loading / at {args.growth_posts} posts per user")
+        return measure_path(
+            "timeline",
+            server.base_url,
+            "/",
+            signed_in_headers(server),
+            args.seconds,
+            args.warmup,
+            lambda: postgres.counting(DATABASE),
+            server.cpu_seconds,
+            server.booted_workers,
+        )
+
+    result: PathResult = serving(
+        APP, env, work / f"growth-{config.name}.log", APP_BOOT_PROBE, config
     )(body)
     return result
 
@@ -203,8 +261,25 @@ def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int
     seeded = seed(env, args.users, args.follows, args.posts)
     postgres.vacuum_analyze(DATABASE)
     say(seeded)
-    hello, hello_facts = measure_hello(args, env, work)
-    paths, growth, app_facts = measure_app(args, env, work, postgres)
+    measured: dict[str, dict[str, Any]] = {}
+    for config in args.configurations:
+        hello, hello_facts = measure_hello(args, env, work, config)
+        paths, app_facts = measure_app(args, env, work, postgres, config)
+        measured[config.name] = {
+            "hello": hello,
+            "paths": paths,
+            "hello_facts": hello_facts,
+            "app_facts": app_facts,
+            "growth": None,
+        }
+    if args.growth_posts:
+        say(f"growing to {args.growth_posts} posts per user")
+        seed(env, args.users, args.follows, args.growth_posts)
+        postgres.vacuum_analyze(DATABASE)
+        for config in args.configurations:
+            measured[config.name]["growth"] = measure_growth(
+                args, env, work, postgres, config
+            )
     version = postgres.query("SHOW server_version", DATABASE)[0][0]
     results: dict[str, Any] = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -219,17 +294,30 @@ def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int
             "posts_total": args.users * args.posts,
             "growth_posts_total": args.users * args.growth_posts,
         },
-        "hello": {**hello_facts, "paths": [hello.as_dict()]},
-        "app": {**app_facts, "paths": [p.as_dict() for p in paths]},
-        "growth": growth.as_dict() if growth else None,
+        "configurations": {},
     }
-    table, met = summary_table(results, hello, paths, growth)
-    results["targets_met"] = met
+    tables = []
+    for config in args.configurations:
+        got = measured[config.name]
+        growth: PathResult | None = got["growth"]
+        entry = {
+            "description": config.description,
+            "gunicorn_options": list(config.options),
+            "hello": {**got["hello_facts"], "paths": [got["hello"].as_dict()]},
+            "app": {**got["app_facts"], "paths": [p.as_dict() for p in got["paths"]]},
+            "growth": growth.as_dict() if growth else None,
+        }
+        table, met = summary_table(
+            results["settings"], entry, got["hello"], got["paths"], growth
+        )
+        entry["targets_met"] = met
+        results["configurations"][config.name] = entry
+        tables.append(f"{config.name}: {config.description}\n{table}")
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     saved = args.out / f"bench-{stamp}.json"
     saved.write_text(json.dumps(results, indent=2) + "\n")
-    print(table)
+    print("\n\n".join(tables))
     info = results["machine"]
     print(
         f"\n{info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gb']} GB, "

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,34 +52,44 @@ class Gunicorn:
 
     def worker_rss_mb(self) -> list[float]:
         """Resident memory of each worker, in MB (VmRSS from /proc)."""
-        sizes = []
-        for pid in self.worker_pids():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes.append(int(line.split()[1]) / 1024)
-        return sizes
+        return self.worker_memory_mb("status", "VmRSS:")
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the workers have used so far."""
+        """CPU time (user + system) the workers have used so far.
+
+        The running workers' own time plus the time of every worker the
+        master has already reaped (its ``cutime``/``cstime``), so that
+        workers recycled during a run still count.
+        """
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0
         for pid in self.worker_pids():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue  # a worker that just ended
-            # Fields after the command name, which may itself hold spaces.
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            fields = stat_fields(pid)
+            if fields:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        master = stat_fields(self.process.pid)
+        if master:
+            total += int(master[13]) + int(master[14])  # cutime, cstime
         return total / ticks
+
+    def booted_workers(self) -> int:
+        """Workers the master has started so far, recycled ones included."""
+        return self.log_path.read_text(errors="replace").count("Booting worker")
 
     def worker_pss_mb(self) -> list[float]:
         """Each worker's proportional share of memory (shared pages divided), MB."""
+        return self.worker_memory_mb("smaps_rollup", "Pss:")
+
+    def worker_memory_mb(self, proc_file: str, field_name: str) -> list[float]:
+        """One kB field of /proc/PID/<proc_file> for each worker, in MB."""
         sizes = []
         for pid in self.worker_pids():
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-            for line in rollup:
-                if line.startswith("Pss:"):
+            try:
+                lines = Path(f"/proc/{pid}/{proc_file}").read_text().splitlines()
+            except OSError:
+                continue  # a worker recycled meanwhile
+            for line in lines:
+                if line.startswith(field_name):
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
 
@@ -94,20 +105,24 @@ class Gunicorn:
 
 
 def start_gunicorn(
-    app: str, env: dict[str, str], log_path: Path, probe: str = "/"
+    app: str,
+    env: dict[str, str],
+    log_path: Path,
+    probe: str = "/",
+    options: Sequence[str] = (),
 ) -> Gunicorn:
-    """Start ``app`` with gunicorn.conf.py on a free loopback port.
+    """Start ``app`` with gunicorn.conf.py as shipped on a free loopback port.
 
-    Boot time runs from starting the program to the first 200 on ``probe``.
+    ``options`` are gunicorn command-line options, which win over the file
+    (a configuration such as ``-w 4 -k sync``). Boot time runs from starting
+    the program to the first 200 on ``probe``.
     """
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
     # Loopback only: the settings file binds all interfaces, for platforms.
-    command += ["--bind", f"127.0.0.1:{port}"]
-    # No recycling: at thousands of requests a second, max_requests would restart
-    # every worker each second or so and measure boots instead of serving. At
-    # real traffic a recycle comes every few minutes and costs nothing visible.
-    command += ["--max-requests", "0", app]
+    # Nothing else is changed: worker recycling (max_requests) and preloading
+    # stay as shipped, so their cost under load is part of what is measured.
+    command += ["--bind", f"127.0.0.1:{port}", *options, app]
     log = log_path.open("wb")
     started = time.monotonic()
     process = subprocess.Popen(
@@ -133,6 +148,16 @@ def start_gunicorn(
             server.stop()
             raise BootFailed(f"{app}: no 200 on {probe} in {BOOT_TIMEOUT:.0f} s")
         time.sleep(0.005)
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name; [] if it ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    # The command name may itself hold spaces and parentheses.
+    return stat.rsplit(")", 1)[1].split()
 
 
 def tail(path: Path, chars: int = 3000) -> str:

@@ -1,0 +1,103 @@
+"""Workers forked from a preloaded master: own database sessions, fast recycles.
+
+gunicorn.conf.py sets ``preload_app``, so the master builds the app and every
+worker is a fork of it. A database connection inherited across the fork would
+be one socket used by several processes; these tests run real gunicorn on real
+PostgreSQL and prove each worker talks over its own sessions, and that worker
+recycling (``max_requests``) never leaves a request unanswered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from tests.paas_support import gunicorn_settings, run_gunicorn
+
+WORKERS = 3
+REQUESTS = 120
+CLIENTS = 6
+
+
+def test_the_shipped_settings_preload_the_app_and_recycle_with_jitter() -> None:
+    settings = gunicorn_settings(DATABASE_URL="postgres://u:p@db/app")
+    assert settings["preload_app"] == "True"
+    # Each worker's limit is drawn from [max_requests, max_requests + jitter]:
+    # a wide spread keeps the workers from restarting together.
+    assert int(settings["max_requests_jitter"]) >= int(settings["max_requests"]) // 2
+
+
+def backends_in_use(url: str) -> set[int]:
+    connection = psycopg2.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def test_every_worker_has_database_sessions_of_its_own(
+    postgres: Any, tmp_path: Path
+) -> None:
+    url = postgres.new_database()
+    with run_gunicorn(
+        tmp_path,
+        "tests.paas.preload_wsgi:build()",
+        DATABASE_URL=url,
+        GUNICORN_CMD_ARGS=f"--workers {WORKERS}",
+    ) as server:
+
+        def ask(index: int) -> dict[str, int]:
+            status, _, body = server.request("/_test/backend")
+            assert status == 200, body
+            answer: dict[str, int] = json.loads(body)
+            return answer
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(pool.map(ask, range(REQUESTS)))
+        open_backends = backends_in_use(url)
+        log = "".join(server.output())
+
+    workers_of: dict[int, set[int]] = defaultdict(set)
+    for answer in answers:
+        workers_of[answer["backend"]].add(answer["worker"])
+    # More than one worker answered, and no session served two of them.
+    assert len({answer["worker"] for answer in answers}) > 1
+    assert all(len(workers) == 1 for workers in workers_of.values()), workers_of
+    # The master's own connection was closed before the first fork: no worker
+    # ever used it, and PostgreSQL no longer has it.
+    master_backend = answers[0]["master_backend"]
+    assert master_backend not in workers_of
+    assert master_backend not in open_backends
+    assert set(workers_of) <= open_backends
+    assert "closed 1 database connections before forking" in log
+
+
+def test_recycled_workers_leave_no_request_unanswered(tmp_path: Path) -> None:
+    recycle_every = 10
+    with run_gunicorn(
+        tmp_path,
+        GUNICORN_CMD_ARGS=(
+            f"--workers 2 --max-requests {recycle_every} --max-requests-jitter 5"
+        ),
+    ) as server:
+
+        def ask(index: int) -> int:
+            return server.request("/auth/login")[0]
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            statuses = list(pool.map(ask, range(REQUESTS)))
+        _, log = server.output()
+
+    assert statuses == [200] * REQUESTS
+    # Each worker served at most 15 requests, so most of them were replacements.
+    assert log.count("Autorestarting worker") >= REQUESTS // 15 - 2, log[-3000:]
