@@ -46,7 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from microblog.errors import handlers
     from microblog.extensions import csrf, db, login, migrate
     from microblog.main import bp as main_bp
-    from microblog.ops import db_session, logs, probes
+    from microblog.ops import db_session, logs, probes, read_requests
     from microblog.web import static_files, templating
 
     # First, so that everything below logs through the configured handler.
@@ -54,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     # After Flask-SQLAlchemy: teardowns run last-registered first.
     db_session.init_app(app)
+    read_requests.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login.init_app(app)
     csrf.init_app(app)

@@ -489,7 +489,14 @@ def engine_options(values: Mapping[str, Any], url: str) -> dict[str, Any]:
         "pool_size": values["DB_POOL_SIZE"],
         "max_overflow": values["DB_MAX_OVERFLOW"],
         "pool_recycle": values["DB_POOL_RECYCLE"],
-        "pool_pre_ping": True,
+        # No liveness ping (SELECT 1) before each checkout: it is one more
+        # round trip per request. A connection the database dropped fails its
+        # first statement instead; SQLAlchemy then discards every connection
+        # of the pool made before that moment, and the request is answered
+        # 503 (microblog/errors/handlers.py), so only requests already in
+        # flight during an outage fail. pool_recycle retires old connections
+        # before a server or proxy's idle timeout closes them.
+        "pool_pre_ping": False,
         "pool_timeout": values["DB_POOL_TIMEOUT"],
     }
     query = parse_qs(url.partition("?")[2])

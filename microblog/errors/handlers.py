@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
-from flask.typing import ResponseValue
+from flask.typing import ResponseReturnValue, ResponseValue
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -14,6 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from microblog.errors import wording
 from microblog.extensions import db
+from microblog.ops.read_requests import retry_read
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,15 @@ def handle_http_error(error: HTTPException) -> ResponseTuple:
     return error_response(error)
 
 
-def handle_database_unavailable(error: DBAPIError) -> ResponseTuple:
-    """A database outage is a 503 the client may retry, not a crash."""
+def handle_database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+    """A database outage is a 503 the client may retry, not a crash.
+
+    A read that only met a connection dropped while it sat in the pool runs
+    once more on a new one first.
+    """
+    retried = retry_read(error)
+    if retried is not None:
+        return retried
     db.session.rollback()
     log.warning("database unavailable: %s", error.orig)
     return error_response(
@@ -93,7 +101,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DBAPIError, handle_lost_connection)
 
 
-def handle_lost_connection(error: DBAPIError) -> ResponseTuple:
+def handle_lost_connection(error: DBAPIError) -> ResponseReturnValue:
     """A dropped connection is an outage; any other database error is a bug."""
     if error.connection_invalidated:
         return handle_database_unavailable(error)

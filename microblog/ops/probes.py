@@ -38,13 +38,25 @@ def healthz() -> Response:
     return plain("ok", 200)
 
 
+def applied_migrations() -> frozenset[str]:
+    rows = db.session.execute(sa.text("SELECT version_num FROM alembic_version"))
+    return frozenset(row[0] for row in rows)
+
+
 @bp.get("/readyz")
 @csrf.exempt
 def readyz() -> Response:
     """The database answers and its schema is at the latest migration."""
     try:
-        rows = db.session.execute(sa.text("SELECT version_num FROM alembic_version"))
-        applied = frozenset(row[0] for row in rows)
+        try:
+            applied = applied_migrations()
+        except sa.exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # Dropped while it sat in the pool (no ping before checkout):
+            # once more, on a new connection.
+            db.session.remove()
+            applied = applied_migrations()
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
         log.warning("not ready: %s", error.__class__.__name__)

@@ -76,12 +76,14 @@ def test_default_database_is_sqlite_in_the_instance_folder() -> None:
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {}
 
 
-def test_pool_settings_are_small_by_default_and_pre_ping_is_on() -> None:
+def test_pool_settings_are_small_by_default_and_never_ping() -> None:
     options = config_for(DATABASE_URL="postgres://u:p@h/d")["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_size"] == 5
     assert options["max_overflow"] == 2
     assert options["pool_recycle"] <= 600
-    assert options["pool_pre_ping"] is True
+    # A ping per checkout is a round trip per request; a dropped connection
+    # is a 503 instead (tests/resilience/test_database_restart.py).
+    assert options["pool_pre_ping"] is False
 
 
 def test_pool_settings_come_from_the_environment() -> None:

@@ -68,3 +68,28 @@ def test_a_connection_lost_after_the_view_does_not_fail_the_request(
     assert client.get("/readyz").status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_page_whose_pooled_connection_was_dropped_runs_again_on_a_new_one(
+    postgres: PostgresServer,
+) -> None:
+    # No ping before checkout: the first statement finds the connection dead.
+    url = normalise_database_url(postgres.new_database())
+    database = sa.make_url(url).database
+    assert database is not None
+    app = create_app(app_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        make_user("susan")
+    client = app.test_client()
+    for path in ("/explore", "/user/susan", "/api/users"):
+        assert client.get(path).status_code in (200, 401), path
+        terminate_connections(postgres, database)  # a restart, while pooled
+        again = client.get(path)
+        assert again.status_code in (200, 401), (path, again.data[:300])
+    # A write is never sent twice: its lost connection is a 503.
+    terminate_connections(postgres, database)
+    posted = client.post("/auth/login", data={"username": "susan", "password": "x"})
+    assert posted.status_code == 503
+    with app.app_context():
+        db.engine.dispose()
