@@ -492,9 +492,9 @@ def engine_options(values: Mapping[str, Any], url: str) -> dict[str, Any]:
         # No liveness ping (SELECT 1) before each checkout: it is one more
         # round trip per request. A connection the database dropped fails its
         # first statement instead; SQLAlchemy then discards every connection
-        # of the pool made before that moment, and the request is answered
-        # 503 (microblog/errors/handlers.py), so only requests already in
-        # flight during an outage fail. pool_recycle retires old connections
+        # of the pool made before that moment, a GET or HEAD runs once more on
+        # a new one and any other request is answered 503
+        # (microblog/ops/read_requests.py). pool_recycle retires connections
         # before a server or proxy's idle timeout closes them.
         "pool_pre_ping": False,
         "pool_timeout": values["DB_POOL_TIMEOUT"],

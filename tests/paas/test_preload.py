@@ -13,11 +13,12 @@ import json
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 
-from tests.paas_support import gunicorn_settings, run_gunicorn
+from tests.harness.databases import PostgresServer
+from tests.harness.http_client import request
+from tests.paas.support import gunicorn_settings, run_gunicorn
 
 WORKERS = 3
 REQUESTS = 120
@@ -46,7 +47,7 @@ def backends_in_use(url: str) -> set[int]:
 
 
 def test_every_worker_has_database_sessions_of_its_own(
-    postgres: Any, tmp_path: Path
+    postgres: PostgresServer, tmp_path: Path
 ) -> None:
     url = postgres.new_database()
     with run_gunicorn(
@@ -57,9 +58,9 @@ def test_every_worker_has_database_sessions_of_its_own(
     ) as server:
 
         def ask(index: int) -> dict[str, int]:
-            status, _, body = server.request("/_test/backend")
-            assert status == 200, body
-            answer: dict[str, int] = json.loads(body)
+            reply = request(server.port, "/_test/backend")
+            assert reply.status == 200, reply.text
+            answer: dict[str, int] = json.loads(reply.body)
             return answer
 
         with ThreadPoolExecutor(CLIENTS) as pool:
@@ -92,7 +93,7 @@ def test_recycled_workers_leave_no_request_unanswered(tmp_path: Path) -> None:
     ) as server:
 
         def ask(index: int) -> int:
-            return server.request("/auth/login")[0]
+            return request(server.port, "/auth/login").status
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             statuses = list(pool.map(ask, range(REQUESTS)))
