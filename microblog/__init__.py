@@ -47,10 +47,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from microblog.extensions import csrf, db, login, migrate
     from microblog.main import bp as main_bp
     from microblog.ops import db_session, logs, probes, read_requests
-    from microblog.web import static_files, templating
+    from microblog.web import compression, static_files, templating
 
     # First, so that everything below logs through the configured handler.
     logs.init_app(app)
+    # Its after-request hook runs last (Flask runs them in reverse order), on
+    # the finished page.
+    compression.init_app(app)
     db.init_app(app)
     # After Flask-SQLAlchemy: teardowns run last-registered first.
     db_session.init_app(app)
