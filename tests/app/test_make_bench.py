@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.checkout import checkout_with_venv
 from tests.harness.databases import postgres_bindir
-from tests.harness.docs import documented_command, fresh_checkout, run_documented
+from tests.harness.docs import documented_command, run_documented
 from tests.harness.environment import environment
 from tests.harness.processes import require_program, skip_or_fail
 
@@ -27,7 +28,7 @@ def test_the_quick_bench_runs_and_writes_its_results(tmp_path: Path) -> None:
     require_program("wrk", "wrk")
     if postgres_bindir() is None:
         skip_or_fail("PostgreSQL not installed (apt-get install postgresql)")
-    checkout = fresh_checkout(tmp_path)
+    checkout = checkout_with_venv(tmp_path)
     command = documented_command(PAGE, 'make bench BENCH_ARGS="--seconds 5')
     result = run_documented(command, checkout, environment(), timeout=600)
 

@@ -17,7 +17,6 @@ blocks instead; docs/testing.md says how the files they use are tested.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +24,6 @@ from pathlib import Path
 from tests.harness.paths import ROOT
 
 PROMPT = "$ "
-# Local state that a fresh clone does not have; the virtual environment is lent.
-NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "instance",
-    ".env",
-    "__pycache__",
-    "*_cache",
-    "node_modules",
-    "bench-results",
-)
 # An opening or closing fence, possibly indented inside a list item.
 FENCE = re.compile(r"^(?P<indent> *)```(?P<info>.*)$")
 
@@ -158,16 +146,3 @@ def run_documented(
         timeout=timeout,
         check=False,
     )
-
-
-def fresh_checkout(folder: Path) -> Path:
-    """A copy of the repository as a clone has it, to run a command in.
-
-    This checkout's installed ``.venv`` stands in for the one ``make`` would
-    make: its stamp files are newer than the requirements, so make installs
-    nothing, and a command that writes files writes them in the copy.
-    """
-    copy = folder / "checkout"
-    shutil.copytree(ROOT, copy, ignore=NOT_IN_A_CLONE)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    return copy

@@ -5,28 +5,17 @@ project.toml declares. Both lead to bin/build."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from tests.harness.checkout import copy_checkout
 from tests.harness.environment import environment
 from tests.harness.paths import ROOT
 from tests.paas.support import read_toml
 
 # What a fresh clone holds: no build output, nothing local.
-SOURCE_ONLY = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "instance",
-    ".env",
-    "__pycache__",
-    "*_cache",
-    "node_modules",
-    "*.mo",
-    "*.gz",
-)
 STATIC_ASSETS = ("css/app.css",)
 
 
@@ -44,8 +33,7 @@ def inline_buildpack() -> dict[str, Any]:
 
 
 def fresh_clone(tmp_path: Path) -> Path:
-    clone = tmp_path / "workspace"
-    shutil.copytree(ROOT, clone, ignore=SOURCE_ONLY)
+    clone = copy_checkout(tmp_path / "workspace")
     assert not list(clone.rglob("*.mo"))
     return clone
 

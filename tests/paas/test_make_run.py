@@ -9,7 +9,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.harness.docs import documented_command, fresh_checkout
+from tests.harness.checkout import checkout_with_venv
+from tests.harness.docs import documented_command
 from tests.harness.environment import environment
 from tests.harness.http_client import request
 from tests.harness.processes import port_open, require_program, wait_for_http
@@ -37,7 +38,7 @@ def make_run_serves(command: str, port: int, tmp_path: Path) -> None:
     """Run ``command`` in a copy of the repository; it must serve on ``port``."""
     require_program("make", "make")
     assert not port_open(port), f"port {port} is busy on this machine"
-    clone = fresh_checkout(tmp_path)
+    clone = checkout_with_venv(tmp_path)
     log = (tmp_path / "make-run.log").open("wb")
     # The command as a user types it, in a shell, in a process group of its own.
     process = subprocess.Popen(

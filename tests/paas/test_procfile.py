@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import shlex
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -17,18 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.checkout import copy_checkout
 from tests.harness.databases import PostgresServer
 from tests.harness.docs import documented_command
 from tests.harness.environment import environment
-from tests.harness.paths import ROOT, VENV_BIN
+from tests.harness.paths import VENV_BIN
 from tests.harness.processes import free_port, wait_for_http
 from tests.paas.support import STOP_TIMEOUT, secret_key
-
-# Local state that must not travel into the copy a platform would build from.
-NOT_SHIPPED = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "instance", ".env", "__pycache__", "*_cache"
-)
-
 
 HEROKU_PAGE = "docs/heroku.md"
 
@@ -41,7 +35,7 @@ def honcho(*args: str) -> list[str]:
 def checkout(tmp_path: Path, postgres: PostgresServer) -> Path:
     """A copy of the repository with a `.env` like `heroku local` reads."""
     app_dir = tmp_path / "app"
-    shutil.copytree(ROOT, app_dir, ignore=NOT_SHIPPED)
+    copy_checkout(app_dir)
     # The classic buildpack's last build step: translations, gzip static files.
     subprocess.run(
         ["bin/post_compile"],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import time
@@ -17,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.checkout import copy_checkout
 from tests.harness.databases import PostgresServer, RedisServer
 from tests.harness.docs import documented_command, documented_session, run_documented
 from tests.harness.environment import environment
 from tests.harness.http_client import request
-from tests.harness.paths import ROOT
 from tests.harness.processes import free_port, wait_for_http
 from tests.paas.node_tools import NODE_PROJECT, node_tools
 from tests.paas.support import STOP_TIMEOUT, procfile, secret_key
@@ -29,9 +28,6 @@ from tests.paas.support import STOP_TIMEOUT, procfile, secret_key
 PAGE = "docs/heroku.md"
 RUNNERS = ("heroku", "honcho")
 # What a clone has: no local state, no build output.
-SOURCE_ONLY = shutil.ignore_patterns(
-    ".git", ".venv", "instance", ".env", "__pycache__", "*_cache", "node_modules"
-)
 RELEASE_TIMEOUT = 180
 
 
@@ -40,7 +36,7 @@ def checkout(tmp_path: Path, postgres: PostgresServer, redis: RedisServer) -> Pa
     """A built copy of the repository with a `.env` as a developer writes one
     (Redis for the worker process, which queues and runs the background jobs)."""
     app_dir = tmp_path / "app"
-    shutil.copytree(ROOT, app_dir, ignore=SOURCE_ONLY)
+    copy_checkout(app_dir)
     subprocess.run(["bin/build"], cwd=app_dir, env=environment(), check=True)
     # The URL form Heroku hands out (postgres://), a free port, a real key.
     (app_dir / ".env").write_text(
