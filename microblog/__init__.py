@@ -46,7 +46,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from microblog.errors import handlers
     from microblog.extensions import csrf, db, login, migrate
     from microblog.main import bp as main_bp
-    from microblog.ops import db_session, logs, probes, read_requests
+    from microblog.ops import db_session, fly_replay, logs, probes, read_requests
+    from microblog.replicas import routing
     from microblog.web import compression, static_files, templating
 
     # First, so that everything below logs through the configured handler.
@@ -54,10 +55,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Its after-request hook runs last (Flask runs them in reverse order), on
     # the finished page.
     compression.init_app(app)
+    # Before every other request hook: a request replayed elsewhere does no work here.
+    fly_replay.init_app(app)
     db.init_app(app)
     # After Flask-SQLAlchemy: teardowns run last-registered first.
     db_session.init_app(app)
     read_requests.init_app(app)
+    routing.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login.init_app(app)
     csrf.init_app(app)

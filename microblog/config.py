@@ -33,6 +33,7 @@ from microblog.config_values import (
     CHECK_NAMES,
     HOST_NAMES,
     REDIS_SERVER_URL,
+    REPLICA_URLS,
     SQLALCHEMY_URL,
     TRUE_WORDS,
     Context,
@@ -216,6 +217,52 @@ SETTINGS: tuple[Setting, ...] = (
         whole_number(1, 60),
         "Seconds a request waits for a free pooled connection before failing.",
         default="10",
+    ),
+    Setting(
+        "DATABASE_REPLICA_URL",
+        REPLICA_URLS,
+        "Read replicas of a PostgreSQL `DATABASE_URL`, one URL or several separated "
+        "by commas (normalised like `DATABASE_URL`): reads of GET requests go to one "
+        "that answers and is at most `REPLICA_MAX_LAG` behind, everything else to "
+        "the primary.",
+        unset=lambda context: (),
+        default_shown="none: every query goes to `DATABASE_URL`",
+        secret=True,
+    ),
+    Setting(
+        "REPLICA_MAX_LAG",
+        whole_number(1, 3600),
+        "Seconds a replica may be behind the primary and still serve reads; "
+        "further behind, or down, its reads go to the primary.",
+        default="10",
+    ),
+    Setting(
+        "REPLICA_CHECK_INTERVAL",
+        whole_number(1, 60),
+        "Seconds between two checks of a replica's lag, in each process.",
+        default="5",
+    ),
+    Setting(
+        "READ_YOUR_WRITES_SECONDS",
+        whole_number(1, 7200),
+        "Seconds after a write during which the writer's reads go to the primary "
+        "(a signed cookie); at least `REPLICA_MAX_LAG` + `REPLICA_CHECK_INTERVAL`.",
+        default="20",
+    ),
+    Setting(
+        "PRIMARY_REGION",
+        text(),
+        "Fly region of the primary database: in any other region, requests that "
+        "write are answered with `fly-replay` and run there.",
+        default_shown="none",
+        platform="set by Fly from `primary_region` in fly.toml",
+    ),
+    Setting(
+        "FLY_REGION",
+        text(),
+        "Fly region this Machine runs in.",
+        default_shown="none",
+        platform="set by Fly",
     ),
     Setting(
         "SECRET_KEY",
@@ -420,6 +467,24 @@ def on_platform(env: Mapping[str, str]) -> bool:
     return platform_name(env) is not None
 
 
+def replica_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """Replica settings that are each fine but wrong together."""
+    problems = {}
+    primary = values.get("DATABASE_URL") or ""
+    if values.get("DATABASE_REPLICA_URL") and not primary.startswith("postgresql"):
+        problems["DATABASE_REPLICA_URL"] = "replicas need a PostgreSQL DATABASE_URL"
+    window = values.get("READ_YOUR_WRITES_SECONDS")
+    lag, interval = values.get("REPLICA_MAX_LAG"), values.get("REPLICA_CHECK_INTERVAL")
+    # A replica passed as current may fall behind until its next check; the
+    # writer must stay on the primary at least that long to see their write.
+    if window and lag and interval and window < lag + interval:
+        problems["READ_YOUR_WRITES_SECONDS"] = (
+            "must be at least REPLICA_MAX_LAG + REPLICA_CHECK_INTERVAL "
+            f"({lag + interval}), got {window}"
+        )
+    return problems
+
+
 def read_settings(
     env: Mapping[str, str], instance_path: str = "instance", testing: bool = False
 ) -> dict[str, Any]:
@@ -439,6 +504,7 @@ def read_settings(
     sender = values.get("MAIL_DEFAULT_SENDER") or ""
     if values.get("MAIL_SERVER") and "@" not in sender:
         problems["MAIL_DEFAULT_SENDER"] = f"{sender!r} is not an e-mail address"
+    problems.update(replica_problems(values))
     if problems:
         raise ConfigError(problems)
     return values
@@ -505,6 +571,12 @@ def engine_options(values: Mapping[str, Any], url: str) -> dict[str, Any]:
     if postgres_default or url.startswith("mysql"):
         options["connect_args"] = {"connect_timeout": 5}
     return options
+
+
+def replay_region(values: Mapping[str, Any]) -> str | None:
+    """The region writes are replayed in: PRIMARY_REGION, unless we run there."""
+    primary, here = values["PRIMARY_REGION"], values["FLY_REGION"]
+    return primary if primary and here and primary != here else None
 
 
 def https_settings(force: bool) -> dict[str, Any]:
@@ -581,6 +653,7 @@ def load_config(
             "DATABASE_IS_POOLED": urls.pooled,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(values, url),
             "TRUSTED_HOSTS": allowed_hosts(values),
+            "FLY_REPLAY_REGION": replay_region(values),
             "MAX_CONTENT_LENGTH": 64 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",

@@ -144,6 +144,22 @@ SQLALCHEMY_URL = Kind(
 )
 
 
+def parse_replica_urls(raw: str, context: Context) -> tuple[str, ...]:
+    """Comma-separated PostgreSQL URLs, each normalised like DATABASE_URL."""
+    urls = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        url = database_url(part, heroku=context.platform == "heroku")
+        if not url.startswith("postgresql"):
+            raise ValueError("replicas must be PostgreSQL (postgres:// URLs)")
+        urls.append(url)
+    return tuple(urls)
+
+
+REPLICA_URLS = Kind("comma-separated database URLs", parse_replica_urls)
+
+
 def parse_hosts(raw: str, context: Context) -> list[str]:
     hosts = [host.strip() for host in raw.split(",") if host.strip()]
     for host in hosts:

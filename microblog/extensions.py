@@ -10,6 +10,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from microblog.replicas.session import RoutingSession
+
 
 class Base(DeclarativeBase):
     # Named constraints let Alembic drop and alter them on every database.
@@ -24,7 +26,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# Statements go to the primary or a read replica (microblog.replicas).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()

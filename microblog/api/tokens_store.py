@@ -10,6 +10,7 @@ from flask import current_app
 
 from microblog.extensions import db
 from microblog.models import Token, User, utcnow
+from microblog.replicas.routing import primary_reads
 
 
 def token_lifetime() -> timedelta:
@@ -35,12 +36,14 @@ def issue_token(user: User) -> tuple[str, datetime]:
 
 
 def user_for_token(secret: str) -> User | None:
-    """The owner of a live token, in one statement."""
-    return db.session.scalar(
-        sa.select(User)
-        .join(Token, Token.user_id == User.id)
-        .where(Token.token_hash == Token.hash(secret), Token.expires_at > utcnow())
-    )
+    """The owner of a live token, in one statement on the primary (a token
+    issued or revoked a moment ago may not have reached a replica)."""
+    with primary_reads():
+        return db.session.scalar(
+            sa.select(User)
+            .join(Token, Token.user_id == User.id)
+            .where(Token.token_hash == Token.hash(secret), Token.expires_at > utcnow())
+        )
 
 
 def revoke_token(secret: str) -> None:

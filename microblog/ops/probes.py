@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app
 from flask_migrate import Migrate
 
 from microblog.extensions import csrf, db
+from microblog.replicas.routing import primary_reads
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,22 @@ def applied_migrations() -> frozenset[str]:
 @bp.get("/readyz")
 @csrf.exempt
 def readyz() -> Response:
-    """The database answers and its schema is at the latest migration."""
+    """The primary answers and its schema is at the latest migration.
+
+    Read replicas are reported on lines of their own but never make the
+    instance unready: their reads fall back to the primary.
+    """
     try:
-        try:
-            applied = applied_migrations()
-        except sa.exc.DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            # Dropped while it sat in the pool (no ping before checkout):
-            # once more, on a new connection.
-            db.session.remove()
-            applied = applied_migrations()
+        with primary_reads():
+            try:
+                applied = applied_migrations()
+            except sa.exc.DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+                # Dropped while it sat in the pool (no ping before checkout):
+                # once more, on a new connection.
+                db.session.remove()
+                applied = applied_migrations()
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
         log.warning("not ready: %s", error.__class__.__name__)
@@ -68,4 +74,17 @@ def readyz() -> Response:
         have = ", ".join(sorted(applied)) or "none"
         want = ", ".join(sorted(expected))
         return plain(f"migrations pending: database at {have}, code at {want}", 503)
-    return plain("ready", 200)
+    return plain("\n".join(["ready", *replica_lines()]), 200)
+
+
+def replica_lines() -> list[str]:
+    """One line per read replica: ``replica HOST:PORT/DB: ok, 0.3 s behind``."""
+    replicas = current_app.extensions.get("replicas")
+    if replicas is None:
+        return []
+    lines = []
+    for name, state in replicas.states():
+        behind = "" if state.lag is None else f", {state.lag:.1f} s behind"
+        detail = f" ({state.detail})" if state.detail else ""
+        lines.append(f"replica {name}: {state.state}{behind}{detail}")
+    return lines
