@@ -17,7 +17,8 @@ from typing import Any
 
 import psycopg2
 
-from tests.processes import (
+from tests.harness.databases import PostgresServer
+from tests.harness.processes import (
     BackgroundServer,
     as_user,
     free_port,
@@ -25,7 +26,6 @@ from tests.processes import (
     removed_on_error,
     run_setup,
 )
-from tests.servers import PostgresServer
 
 # "<database>|" before each log line, then PostgreSQL's "LOG:  statement: ...".
 LOG_PREFIX = "%d|"

@@ -9,8 +9,10 @@ counts where the app's queries really ran.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +22,16 @@ import psycopg2
 import pytest
 
 from microblog.accounts.passwords import hash_password
-from tests.live_server import LiveClient, LiveServer
+from tests.harness.factories import PASSWORD
+from tests.harness.http_client import LiveClient, request
+from tests.harness.live_app import LiveApp
 from tests.resilience.report import Row, add_row
-from tests.resilience.streaming_replica import LoggingPostgres, StreamingReplica
+from tests.resilience.streaming_replica import (
+    POST_QUERY,
+    LoggingPostgres,
+    StreamingReplica,
+)
 
-PASSWORD = "correct-horse-battery"
 SECRET_KEY = secrets.token_hex(32)
 FORM_FIELD = r'name="{}"[^>]*value="([^"]+)"'
 # What Fly's proxy adds to every request it forwards (values as in Fly's docs).
@@ -46,9 +53,11 @@ class Setup:
     database: str
     root: Path
 
-    def server(self, **settings: str) -> LiveServer:
+    def server(self, **settings: str) -> LiveApp:
         env = {"SECRET_KEY": SECRET_KEY, "DATABASE_REPLICA_URL": self.replica_url}
-        return LiveServer(self.url, self.root, **{**env, **settings})
+        # A folder per server: each keeps its own gunicorn log.
+        logs = Path(tempfile.mkdtemp(dir=self.root))
+        return LiveApp(self.url, logs, **{**env, **settings})
 
     def add_user(self, username: str) -> None:
         """A user written straight to the primary, then waited for on the replica."""
@@ -83,7 +92,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         primary.stop()
 
 
-def signed_in(server: LiveServer, username: str) -> LiveClient:
+def signed_in(server: LiveApp, username: str) -> LiveClient:
     client = server.client()
     assert client.login(username, PASSWORD).status == 302
     return client
@@ -93,14 +102,41 @@ def publish(client: LiveClient, body: str) -> None:
     """Post through the home page's form, as a browser does."""
     page = client.get("/").text
     fields = {
-        name: re.search(FORM_FIELD.format(name), page).group(1)  # type: ignore[union-attr]
+        name: re.search(FORM_FIELD.format(name), page).group(1)
         for name in ("csrf_token", "idempotency_key")
     }
     reply = client.request("POST", "/", form={**fields, "post": body})
     assert reply.status == 302, reply.text[:300]
 
 
-def no_server_errors(server: LiveServer) -> None:
+def api_reads_by_server(setup: Setup, server: LiveApp, username: str) -> dict[str, int]:
+    """Where one API read's statements ran: the token check, then the posts."""
+    issued = request(
+        server.port,
+        "/api/tokens",
+        method="POST",
+        headers={"Authorization": basic(username)},
+    )
+    assert issued.status == 200, issued.text
+    token = json.loads(issued.text)["token"]
+    checks, posts = re.compile(r"JOIN token\b"), POST_QUERY
+    before = (
+        setup.primary.statements(setup.database, checks),
+        setup.replica.statements(setup.database, posts),
+    )
+    # A client that keeps no cookies: nothing marks it as a recent writer.
+    reply = request(
+        server.port, "/api/posts", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert reply.status == 200, reply.text
+    return {
+        "token check on primary": setup.primary.statements(setup.database, checks)
+        - before[0],
+        "posts on replica": setup.replica.statements(setup.database, posts) - before[1],
+    }
+
+
+def no_server_errors(server: LiveApp) -> None:
     assert server.server_errors() == [], server.log()[-3000:]
 
 
@@ -131,6 +167,8 @@ def test_lagging_replica_the_writer_sees_their_post_others_after_replay(
         on_replica = setup.replica.statements(setup.database) - before[1]
         assert on_primary == 0
         assert on_replica >= 10
+        api_reads = api_reads_by_server(setup, server, bob)
+        assert api_reads == {"token check on primary": 1, "posts on replica": 1}
 
         setup.replica.pause_replay()
         body = f"written while the replica lags {secrets.token_hex(4)}"
@@ -156,8 +194,9 @@ def test_lagging_replica_the_writer_sees_their_post_others_after_replay(
                 0,
                 1,
                 1,
-                f"10 reads: {on_primary} on primary, {on_replica} on replica; writer "
-                "saw the post at once, reader after replay resumed",
+                f"10 page reads: {on_primary} post queries on primary, {on_replica} "
+                "on replica; API read: token check on primary, posts on replica; "
+                "writer saw the post at once, reader after replay resumed",
             )
         )
     finally:
@@ -212,7 +251,7 @@ def test_fly_replay_sends_writes_and_the_writers_reads_to_the_primary_region(
 
         page = visitor.get("/auth/login", headers=FLY_HEADERS)
         assert page.status == 200  # reads are served in the region
-        token = re.search(FORM_FIELD.format("csrf_token"), page.text).group(1)  # type: ignore[union-attr]
+        token = re.search(FORM_FIELD.format("csrf_token"), page.text).group(1)
         form = {"username": username, "password": PASSWORD, "csrf_token": token}
         replayed = visitor.request(
             "POST", "/auth/login", form=form, headers=FLY_HEADERS
@@ -263,11 +302,14 @@ def test_fly_replay_sends_writes_and_the_writers_reads_to_the_primary_region(
 
 
 def test_replica_stopped_pages_are_served_from_the_primary(setup: Setup) -> None:
-    server = setup.server(REPLICA_CHECK_INTERVAL="1")
+    # No check is due for a minute: the requests themselves find the replica gone.
+    server = setup.server(REPLICA_CHECK_INTERVAL="60", READ_YOUR_WRITES_SECONDS="70")
     try:
         username = f"erin{secrets.token_hex(2)}"
         setup.add_user(username)
         client = signed_in(server, username)
+        for _ in range(4):  # both workers have checked the replica and use it
+            assert client.get("/explore").status == 200
         setup.replica.stop()
         statuses = [client.get(path).status for path in ("/", "/explore") * 5]
         token = client.request(
@@ -276,7 +318,7 @@ def test_replica_stopped_pages_are_served_from_the_primary(setup: Setup) -> None
             headers={"Authorization": basic(username)},
         )
         assert token.status == 200, token.text
-        bearer = re.search(r'"token":\s*"([^"]+)"', token.text).group(1)  # type: ignore[union-attr]
+        bearer = re.search(r'"token":\s*"([^"]+)"', token.text).group(1)
         api = client.get("/api/posts", headers={"Authorization": f"Bearer {bearer}"})
         statuses.append(api.status)
         assert set(statuses) == {200}, statuses
