@@ -21,7 +21,7 @@ import psycopg2
 from tests.harness.app_server import AppServer, run_flask
 from tests.harness.environment import environment
 from tests.harness.factories import PASSWORD
-from tests.harness.http_client import LiveClient
+from tests.harness.http_client import LiveClient, Reply
 from tests.harness.processes import wait_until
 
 RESET_LINK = re.compile(r"(/auth/reset_password/[A-Za-z0-9._-]+)")
@@ -100,19 +100,25 @@ class LiveApp:
         bad = [line for line in lines if re.search(r'" 5\d\d ', line)]
         return bad + [line for line in lines if "Traceback" in line]
 
-    def new_account(self, prefix: str = "user") -> tuple[LiveClient, str]:
-        """Register a fresh account through the real form and sign it in."""
-        username = f"{prefix}{secrets.token_hex(3)}"
-        browser = self.client()
-        registered = browser.submit(
+    def register(
+        self, browser: LiveClient, username: str, email: str | None = None
+    ) -> Reply:
+        """Submit the real registration form (password: ``factories.PASSWORD``)."""
+        return browser.submit(
             "/auth/register",
             {
                 "username": username,
-                "email": f"{username}@example.com",
+                "email": email or f"{username}@example.com",
                 "password": PASSWORD,
                 "password2": PASSWORD,
             },
         )
+
+    def new_account(self, prefix: str = "user") -> tuple[LiveClient, str]:
+        """Register a fresh account through the real form and sign it in."""
+        username = f"{prefix}{secrets.token_hex(3)}"
+        browser = self.client()
+        registered = self.register(browser, username)
         assert registered.status == 302, registered.text[:500]
         assert browser.login(username, PASSWORD).status == 302
         return browser, username

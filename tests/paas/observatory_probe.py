@@ -18,8 +18,13 @@ from pathlib import Path
 from tests.harness.environment import environment
 from tests.harness.processes import BackgroundServer, port_open, require_program
 from tests.paas.node_tools import NODE_PROJECT
-from tests.vm.support import TEST_HOST, make_certificates, provision_function
-from tests.vm.web_stack import prepare_app, start_gunicorn, write_nginx_files
+from tests.vm.support import TEST_HOST
+from tests.vm.web_stack import (
+    prepare_app,
+    prepare_tls,
+    start_gunicorn,
+    write_nginx_files,
+)
 
 SCANNER = NODE_PROJECT / "node_modules" / "@mdn" / "mdn-http-observatory"
 # The production ports the scanner knows; the namespace has them free.
@@ -30,12 +35,7 @@ SCAN_TIMEOUT = 180
 def scan(root: Path) -> str:
     """Serve the app behind nginx with a certificate from a test CA, scan it."""
     nginx = require_program("nginx", "nginx")
-    (root / "tls").mkdir()
-    (root / "acme").mkdir()
-    certificates = make_certificates(root / "tls")
-    (root / "tls" / "fullchain.pem").symlink_to(certificates.chain)
-    (root / "tls" / "privkey.pem").symlink_to(certificates.key)
-    provision_function("write_dh_parameters", str(root / "tls" / "ffdhe2048.pem"))
+    certificates = prepare_tls(root)
     gunicorn = start_gunicorn(root, prepare_app(root))
     try:
         write_nginx_files(root, gunicorn.port, (HTTP_PORT, HTTPS_PORT))

@@ -9,8 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness.processes import BackgroundServer, port_open, require_program
-from tests.vm.support import make_certificates, provision_function, shared_dir
-from tests.vm.web_stack import WebStack, prepare_app, start_gunicorn, write_nginx_files
+from tests.vm.support import shared_dir
+from tests.vm.web_stack import (
+    WebStack,
+    prepare_app,
+    prepare_tls,
+    start_gunicorn,
+    write_nginx_files,
+)
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +25,7 @@ def web_stack() -> Iterator[WebStack]:
     nginx = require_program("nginx", "nginx")
     require_program("openssl", "openssl")
     root = shared_dir("microblog-web-")
-    (root / "tls").mkdir()
-    (root / "acme").mkdir()
-    certificates = make_certificates(root / "tls")
-    (root / "tls" / "fullchain.pem").symlink_to(certificates.chain)
-    (root / "tls" / "privkey.pem").symlink_to(certificates.key)
-    provision_function("write_dh_parameters", str(root / "tls" / "ffdhe2048.pem"))
+    certificates = prepare_tls(root)
     env = prepare_app(root)
     gunicorn = start_gunicorn(root, env)
     try:

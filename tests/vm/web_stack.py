@@ -19,7 +19,14 @@ from tests.harness.app_server import AppServer, run_flask
 from tests.harness.environment import environment
 from tests.harness.paths import DEPLOY, ROOT
 from tests.harness.processes import BackgroundServer, free_port, run_checked
-from tests.vm.support import TEST_HOST, Certificates, ipv6_loopback, render
+from tests.vm.support import (
+    TEST_HOST,
+    Certificates,
+    ipv6_loopback,
+    make_certificates,
+    provision_function,
+    render,
+)
 
 DEBIAN_NGINX_CONF = Path("/etc/nginx/nginx.conf")
 # REMOTE_ADDR and wsgi.url_scheme as the app left them: ProxyFix rewrites both.
@@ -137,6 +144,17 @@ def write_nginx_files(
     shutil.copy(DEPLOY / "nginx" / "microblog-headers.conf", conf_dir / "snippets")
     (conf_dir / "nginx.conf").write_text(nginx_main_conf(root, site))
     return http_port, https_port
+
+
+def prepare_tls(root: Path) -> Certificates:
+    """The certificate files, DH parameters and ACME folder the site names."""
+    (root / "tls").mkdir()
+    (root / "acme").mkdir()
+    certificates = make_certificates(root / "tls")
+    (root / "tls" / "fullchain.pem").symlink_to(certificates.chain)
+    (root / "tls" / "privkey.pem").symlink_to(certificates.key)
+    provision_function("write_dh_parameters", str(root / "tls" / "ffdhe2048.pem"))
+    return certificates
 
 
 def prepare_app(root: Path) -> dict[str, str]:

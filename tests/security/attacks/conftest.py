@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness.databases import PostgresServer
-from tests.harness.factories import PASSWORD
 from tests.harness.http_client import LiveClient
 from tests.harness.live_app import LiveApp
 from tests.security.attacks.tally import SENT, report_tally
@@ -41,14 +40,6 @@ def client(live: LiveApp) -> Iterator[LiveClient]:
 def alice(live: LiveApp) -> str:
     """An existing account whose name the look-alikes imitate."""
     browser = live.client()
-    browser.submit(
-        "/auth/register",
-        {
-            "username": "alice",
-            "email": "alice@example.com",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    live.register(browser, "alice")
     SENT["requests"] += browser.sent
     return "alice"

@@ -6,7 +6,6 @@ import secrets
 
 import pytest
 
-from tests.harness.factories import PASSWORD
 from tests.harness.live_app import LiveApp
 from tests.security.attacks.tally import SENT
 
@@ -49,15 +48,8 @@ def test_confusable_or_invisible_usernames_are_refused(
 ) -> None:
     users_before = live.query('SELECT count(*) FROM "user"')
     browser = live.client()
-    registered = browser.submit(
-        "/auth/register",
-        {
-            "username": username,
-            "email": f"look{secrets.token_hex(3)}@example.com",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    email = f"look{secrets.token_hex(3)}@example.com"
+    registered = live.register(browser, username, email)
     assert registered.status in (200, 400)  # the form again, or a refused NUL
     renamer, _ = live.new_account("rename")
     renamed = renamer.submit("/edit_profile", {"username": username, "about_me": ""})
