@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -179,8 +179,32 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         )
 
 
-@cache
+class ThreadStatements(threading.local):
+    """Statements built once per thread, never shared between threads.
+
+    SQLAlchemy fills parts of a statement in lazily the first time it is
+    compiled (column collections of its subqueries, correlation), and two
+    threads compiling one statement object at once can see them half filled:
+    a gthread worker's first requests then fail with "returned no FROM clauses
+    due to auto-correlation" (a 500 on the home page right after a start).
+    """
+
+    def __init__(self) -> None:
+        self.timelines: dict[bool, sa.Select[Post]] = {}
+
+
+thread_statements = ThreadStatements()
+
+
 def timeline_by_author(bounded: bool) -> sa.Select[Post]:
+    """The timeline statement, built once per thread (see ThreadStatements)."""
+    statements = thread_statements.timelines
+    if bounded not in statements:
+        statements[bounded] = build_timeline_by_author(bounded)
+    return statements[bounded]
+
+
+def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
     """The timeline as each author's newest posts (at most ``timeline_depth``), merged.
 
     The plain "author is me or someone I follow" filter lets PostgreSQL walk
@@ -190,9 +214,9 @@ def timeline_by_author(bounded: bool) -> sa.Select[Post]:
     each author's newest posts come from ``ix_post_user_id_timestamp``, so the
     cost follows the number of authors and the page depth, never the table size.
 
-    Built once with bound parameters (``timeline_user_id``, ``timeline_depth``):
-    assembling the lateral join and its aliased entity costs more Python time
-    than running the finished query.
+    Built once per thread with bound parameters (``timeline_user_id``,
+    ``timeline_depth``): assembling the lateral join and its aliased entity
+    costs more Python time than running the finished query.
     """
     user_id = sa.bindparam("timeline_user_id", type_=sa.Integer)
     followed_ids = sa.select(followers.c.followed_id).where(

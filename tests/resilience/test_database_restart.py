@@ -1,4 +1,9 @@
-"""Scenario 3: PostgreSQL restarted (fast and immediate shutdown) under load."""
+"""Scenario 3: PostgreSQL restarted (fast and immediate shutdown) under load.
+
+Also through a transaction-mode PgBouncer that stays up while PostgreSQL
+restarts behind it, as a managed pooler does: the app keeps its connections
+to the pooler, and the pooler's connections to the server are the ones lost.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.harness.pgbouncer import PgBouncerServer
 from tests.harness.processes import wait_for_http
 from tests.resilience.cluster import Cluster, InstanceSettings
 from tests.resilience.databases import (
@@ -26,12 +32,27 @@ from tests.resilience.traffic import Traffic, TrafficPlan, running_traffic
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 
 MODES = {"fast": FAST_SHUTDOWN, "immediate": IMMEDIATE_SHUTDOWN}
+# How the app reaches the server, and how its row in the table reads.
+PATHS = {
+    "direct": "3 PostgreSQL restart ({mode})",
+    "pgbouncer": "3 PostgreSQL restart behind PgBouncer ({mode})",
+}
 
 
 @pytest.fixture(scope="module")
 def restartable_postgres() -> Iterator[RestartablePostgres]:
     """A PostgreSQL server of this module's own, since the tests stop it."""
     server = RestartablePostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def restartable_pgbouncer(
+    restartable_postgres: RestartablePostgres,
+) -> Iterator[PgBouncerServer]:
+    """Transaction-mode PgBouncer in front of that server; it is never restarted."""
+    server = PgBouncerServer(restartable_postgres)
     yield server
     server.stop()
 
@@ -57,14 +78,23 @@ def wait_for_ready(cluster: Cluster) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", PATHS)
 def test_database_restart_answers_503_then_recovers_without_app_restart(
     mode: str,
+    path: str,
     restartable_postgres: RestartablePostgres,
     start_cluster: Callable[[InstanceSettings], Cluster],
+    request: pytest.FixtureRequest,
 ) -> None:
     url = restartable_postgres.new_database()
     plan = TrafficPlan(users=prepare_database(url), password=PASSWORD)
-    cluster = start_cluster(InstanceSettings(url))
+    settings = InstanceSettings(url)
+    if path == "pgbouncer":
+        pooler: PgBouncerServer = request.getfixturevalue("restartable_pgbouncer")
+        settings = InstanceSettings(
+            pooler.pooled(url), extra_env={"DATABASE_POOLED": "1"}
+        )
+    cluster = start_cluster(settings)
     processes = {i.pid: i.worker_pids() for i in cluster.instances}
     with running_traffic(cluster.url, plan) as traffic:
         wait_for_traffic(traffic, 100)
@@ -73,7 +103,10 @@ def test_database_restart_answers_503_then_recovers_without_app_restart(
         wait_for_unavailable(traffic, down_at)
         ready_while_down = readiness(cluster)
         restartable_postgres.resume()
+        back_at = time.monotonic()
         wait_for_ready(cluster)
+        # How long the app kept answering 503 once PostgreSQL was back.
+        lag = time.monotonic() - back_at
         wait_for_traffic(traffic, 100)
         recovered_at = traffic.tally.requests
         wait_for_traffic(traffic, 100)
@@ -82,12 +115,12 @@ def test_database_restart_answers_503_then_recovers_without_app_restart(
     found, rows = stored_posts(url, tally.acknowledged)
     add_row(
         Row(
-            f"3 PostgreSQL restart ({mode})",
+            PATHS[path].format(mode=mode),
             tally.requests,
             len(tally.failures()),
             len(tally.acknowledged),
             found,
-            note="failures are 503s during the outage",
+            note=f"failures are 503s during the outage; ready {lag:.1f} s after",
         )
     )
     assert traffic.errors == []

@@ -4,6 +4,10 @@ As on Heroku or Fly, the router stops sending new requests to an instance
 before the instance gets SIGTERM; gunicorn then finishes what it has. Without
 that drain, connections waiting in the listen backlog when gunicorn closes its
 socket are reset: nginx resends a read elsewhere, but not a POST (502).
+
+The scenario runs twice: with the app reaching PostgreSQL directly, and through
+a transaction-mode PgBouncer, as Fly's Managed Postgres, Heroku's Connection
+Pooling, Supabase and Neon hand it out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.harness.pgbouncer import PgBouncerServer
 from tests.resilience.cluster import Cluster, InstanceSettings
 from tests.resilience.report import Row, add_row
 from tests.resilience.support import (
@@ -24,11 +29,26 @@ from tests.resilience.traffic import TrafficPlan, running_traffic
 
 pytestmark = [pytest.mark.resilience, pytest.mark.slow]
 
+SCENARIOS = {
+    "direct": "1 rolling restart (SIGTERM x3)",
+    "pgbouncer": "1 rolling restart through PgBouncer (SIGTERM x3)",
+}
 
+
+@pytest.mark.parametrize("path", SCENARIOS)
 def test_rolling_restart_fails_no_request_and_loses_no_post(
-    app_database: AppDatabase, start_cluster: Callable[[InstanceSettings], Cluster]
+    path: str,
+    app_database: AppDatabase,
+    start_cluster: Callable[[InstanceSettings], Cluster],
+    request: pytest.FixtureRequest,
 ) -> None:
-    cluster = start_cluster(InstanceSettings(app_database.url))
+    settings = InstanceSettings(app_database.url)
+    if path == "pgbouncer":
+        pooler: PgBouncerServer = request.getfixturevalue("pgbouncer")
+        settings = InstanceSettings(
+            pooler.pooled(app_database.url), extra_env={"DATABASE_POOLED": "1"}
+        )
+    cluster = start_cluster(settings)
     balancer = cluster.balancer
     assert balancer is not None
     plan = TrafficPlan(users=app_database.users, password=PASSWORD)
@@ -49,7 +69,7 @@ def test_rolling_restart_fails_no_request_and_loses_no_post(
     found, rows = stored_posts(app_database.url, tally.acknowledged)
     add_row(
         Row(
-            "1 rolling restart (SIGTERM x3)",
+            SCENARIOS[path],
             tally.requests,
             len(tally.failures()),
             len(tally.acknowledged),
