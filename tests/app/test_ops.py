@@ -35,9 +35,9 @@ def test_readyz_is_503_when_migrations_are_pending(tmp_path) -> None:
     assert b"database unavailable or not migrated" in response.data
     with app.app_context():
         flask_migrate.upgrade()
-        head = ScriptDirectory.from_config(
-            flask_migrate.Config(str(ROOT / "migrations" / "alembic.ini"))
-        ).get_current_head()
+        migrate = app.extensions["migrate"]
+        config = migrate.migrate.get_config(migrate.directory)
+        head = ScriptDirectory.from_config(config).get_current_head()
         flask_migrate.downgrade(revision="base")
         response = app.test_client().get("/readyz")
     assert response.status_code == 503
