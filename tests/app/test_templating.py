@@ -1,0 +1,45 @@
+"""The per-post template helpers give exactly what Flask and Babel would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask, url_for
+from flask_babel import force_locale, format_timedelta
+
+from microblog.models import utcnow
+from microblog.web.templating import ago, avatar_url_of, profile_url_of
+from tests.harness.flask_app import sqlite_app
+
+AGES = [50, 59, 61, 89, 90, 3000, 3599, 5400, 86_000, 86_400 * 6, 86_400 * 26]
+AGES += [86_400 * 40, 86_400 * 400]
+
+
+@pytest.fixture
+def request_app(tmp_path: Path) -> Iterator[Flask]:
+    with sqlite_app(tmp_path) as app, app.test_request_context("/"):
+        yield app
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_relative_times_are_babels(request_app: Flask, language: str) -> None:
+    with force_locale(language):
+        for seconds in AGES:
+            moment = utcnow() - timedelta(seconds=seconds, milliseconds=300)
+            expected = format_timedelta(timedelta(seconds=-seconds), add_direction=True)
+            assert ago(moment) == expected, seconds
+            assert ago(moment) == expected  # the remembered answer too
+        assert ago(utcnow()) == ("just now" if language == "en" else "ahora mismo")
+
+
+@pytest.mark.parametrize("username", ["susan", "A.b-c_9", "ünï", "sp ace", "a/b"])
+def test_profile_links_are_url_fors(request_app: Flask, username: str) -> None:
+    assert profile_url_of(username) == url_for("main.user", username=username)
+
+
+def test_avatar_links_are_url_fors(request_app: Flask) -> None:
+    digest = "0123456789abcdef"
+    assert avatar_url_of(digest) == url_for("main.avatar", digest=digest)
