@@ -1,7 +1,8 @@
 """The test-only Node.js tools, installed with npm from the pinned lockfile in
 tests/paas/node: the Heroku CLI (for ``heroku local``), Mozilla's HTTP
-Observatory scanner and Lighthouse (tests/e2e/test_lighthouse.py). `.ci/run` installs them before the suite;
-on a developer's machine the first test that needs them does."""
+Observatory scanner and Lighthouse (tests/e2e/test_lighthouse.py). `.ci/run`
+installs them before the suite; on a developer's machine the first test that
+needs them does."""
 
 from __future__ import annotations
 
