@@ -7,6 +7,7 @@ Cookies are carried by hand: a production app marks its session cookie
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 import urllib.error
@@ -62,7 +63,10 @@ def request(
     sent = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     try:
         with OPENER.open(sent, timeout=timeout) as answer:
-            return Reply(answer.status, answer.headers, answer.read())
+            body = answer.read()
+            if answer.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return Reply(answer.status, answer.headers, body)
     except urllib.error.HTTPError as error:
         with error:
             return Reply(error.code, error.headers, error.read())
