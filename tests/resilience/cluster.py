@@ -21,6 +21,7 @@ from tests.harness.app_server import AppServer
 from tests.harness.environment import environment
 from tests.harness.processes import (
     BackgroundServer,
+    ServiceNotReady,
     free_port,
     private_dir,
     removed_on_error,
@@ -98,6 +99,8 @@ class AppInstance:
             new_session=True,
         )
         self.port = self.server.port
+        # What the newest readiness check saw, for a start that never gets ready.
+        self.last_check = "not checked yet"
 
     @property
     def url(self) -> str:
@@ -122,16 +125,26 @@ class AppInstance:
         self.server.launch()
 
     def wait_ready(self) -> None:
-        """Wait for ``/readyz``; fail with gunicorn's log if it never comes."""
-        self.server.wait_ready(self.ready)
+        """Wait for ``/readyz``; fail with gunicorn's log if it never comes.
+
+        At the default log level gunicorn may have logged nothing, so the
+        failure also says what the last check saw.
+        """
+        try:
+            self.server.wait_ready(self.ready)
+        except ServiceNotReady as error:
+            raise ServiceNotReady(f"{self.name}: {self.last_check}\n{error}") from None
 
     def ready(self) -> bool:
         """True once ``/readyz`` answers 200 and every worker is up."""
         try:
             status = wait_for_http(f"{self.url}/readyz", timeout=0.5)
-        except Exception:
+        except Exception as error:
+            self.last_check = f"/readyz: {error.__class__.__name__}: {error}"
             return False
-        return status == 200 and len(self.worker_pids()) == WORKERS_PER_INSTANCE
+        workers = self.worker_pids()
+        self.last_check = f"/readyz: {status}, workers: {workers}"
+        return status == 200 and len(workers) == WORKERS_PER_INSTANCE
 
     def worker_pids(self) -> list[int]:
         """The master's live worker processes, read from /proc."""
