@@ -89,8 +89,9 @@ def test_database_restart_answers_503_then_recovers_without_app_restart(
     url = restartable_postgres.new_database()
     plan = TrafficPlan(users=prepare_database(url), password=PASSWORD)
     settings = InstanceSettings(url)
+    pooler: PgBouncerServer | None = None
     if path == "pgbouncer":
-        pooler: PgBouncerServer = request.getfixturevalue("restartable_pgbouncer")
+        pooler = request.getfixturevalue("restartable_pgbouncer")
         settings = InstanceSettings(
             pooler.pooled(url), extra_env={"DATABASE_POOLED": "1"}
         )
@@ -131,3 +132,6 @@ def test_database_restart_answers_503_then_recovers_without_app_restart(
     # The same masters and workers serve before and after: no restart needed.
     assert {i.pid: i.worker_pids() for i in cluster.instances} == processes
     assert found == rows == len(tally.acknowledged) > 0
+    if pooler is not None:
+        # The pooler itself never went down: only what is behind it restarted.
+        assert pooler.server.process.poll() is None

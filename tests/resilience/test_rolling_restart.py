@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.harness.pgbouncer import PgBouncerServer
 from tests.resilience.cluster import Cluster, InstanceSettings
@@ -43,8 +44,9 @@ def test_rolling_restart_fails_no_request_and_loses_no_post(
     request: pytest.FixtureRequest,
 ) -> None:
     settings = InstanceSettings(app_database.url)
+    pooler: PgBouncerServer | None = None
     if path == "pgbouncer":
-        pooler: PgBouncerServer = request.getfixturevalue("pgbouncer")
+        pooler = request.getfixturevalue("pgbouncer")
         settings = InstanceSettings(
             pooler.pooled(app_database.url), extra_env={"DATABASE_POOLED": "1"}
         )
@@ -82,3 +84,8 @@ def test_rolling_restart_fails_no_request_and_loses_no_post(
     assert len(tally.acknowledged) > 0
     assert found == rows == len(tally.acknowledged)
     assert cluster.written_files() == []
+    if pooler is not None:
+        # The traffic really went through the pooler.
+        database = make_url(app_database.url).database
+        stats = {row["database"]: row for row in pooler.show("stats")}
+        assert int(str(stats[database]["total_xact_count"])) > len(tally.acknowledged)
