@@ -118,7 +118,15 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # instead of importing everything again, and the pages the master loaded
 # (code, templates, settings) are shared by all workers instead of copied.
 # Building the app opens no database connection; pre_fork below makes sure.
-preload_app = True
+#
+# Not under supervisor or systemd (an own server): there an update reloads
+# gunicorn with HUP, whose new workers must load the new code, and a
+# preloading master would fork them from the old code it holds. Each sets a
+# variable in the environment of what it runs (SUPERVISOR_ENABLED,
+# INVOCATION_ID). Platforms and containers replace the whole process instead.
+preload_app = not (
+    os.environ.get("SUPERVISOR_ENABLED") or os.environ.get("INVOCATION_ID")
+)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from tests.harness.databases import PostgresServer
 from tests.harness.http_client import request
@@ -31,6 +32,16 @@ def test_the_shipped_settings_preload_the_app_and_recycle_with_jitter() -> None:
     # Each worker's limit is drawn from [max_requests, max_requests + jitter]:
     # a wide spread keeps the workers from restarting together.
     assert int(settings["max_requests_jitter"]) >= int(settings["max_requests"]) // 2
+
+
+@pytest.mark.parametrize(
+    "manager", [{"SUPERVISOR_ENABLED": "1"}, {"INVOCATION_ID": "0123abcd"}]
+)
+def test_no_preloading_where_updates_reload_with_hup(manager: dict[str, str]) -> None:
+    # deploy/update.sh sends HUP under supervisor and systemd; a preloading
+    # master would fork the new workers from the old code.
+    settings = gunicorn_settings(DATABASE_URL="postgres://u:p@db/app", **manager)
+    assert settings["preload_app"] == "False"
 
 
 def backends_in_use(url: str) -> set[int]:
