@@ -46,15 +46,21 @@ def terminate_connections(server: PostgresServer, database: str) -> None:
     )
 
 
-def test_a_connection_lost_after_the_view_does_not_fail_the_request(
-    postgres: PostgresServer,
-) -> None:
+def migrated_app(postgres: PostgresServer) -> tuple[Flask, str]:
+    """The app on a new, migrated PostgreSQL database, and that database's name."""
     url = normalise_database_url(postgres.new_database())
     database = sa.make_url(url).database
     assert database is not None
     app = create_app(app_config(url))
     with app.app_context():
         flask_migrate.upgrade()
+    return app, database
+
+
+def test_a_connection_lost_after_the_view_does_not_fail_the_request(
+    postgres: PostgresServer,
+) -> None:
+    app, database = migrated_app(postgres)
 
     @app.after_request
     def lose_connection(response: Response) -> Response:
@@ -74,12 +80,8 @@ def test_a_page_whose_pooled_connection_was_dropped_runs_again_on_a_new_one(
     postgres: PostgresServer,
 ) -> None:
     # No ping before checkout: the first statement finds the connection dead.
-    url = normalise_database_url(postgres.new_database())
-    database = sa.make_url(url).database
-    assert database is not None
-    app = create_app(app_config(url))
+    app, database = migrated_app(postgres)
     with app.app_context():
-        flask_migrate.upgrade()
         make_user("susan")
     client = app.test_client()
     for path in ("/explore", "/user/susan", "/api/users"):

@@ -57,7 +57,29 @@ def postgres_bindir() -> Path | None:
     return Path(found).parent if found else None
 
 
-class PostgresServer:
+class PostgresSession:
+    """Superuser sessions on a PostgreSQL server on loopback at ``port``."""
+
+    port: int
+
+    def _connect(self, database: str = "postgres") -> Any:
+        return psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname=database,
+            connect_timeout=2,
+        )
+
+    def _answers(self) -> bool:
+        try:
+            self._connect().close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+
+class PostgresServer(PostgresSession):
     """A PostgreSQL server with trust authentication on loopback."""
 
     def __init__(self) -> None:
@@ -93,22 +115,6 @@ class PostgresServer:
             "shared_buffers": "32MB",
         }
         return [f"--{key}={value}" for key, value in settings.items()]
-
-    def _connect(self, database: str = "postgres") -> Any:
-        return psycopg2.connect(
-            host="127.0.0.1",
-            port=self.port,
-            user="postgres",
-            dbname=database,
-            connect_timeout=2,
-        )
-
-    def _answers(self) -> bool:
-        try:
-            self._connect().close()
-        except psycopg2.OperationalError:
-            return False
-        return True
 
     def execute(
         self, statement: str | sql.Composable, database: str = "postgres"

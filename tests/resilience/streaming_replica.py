@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg2
 
-from tests.harness.databases import PostgresServer
+from tests.harness.databases import PostgresServer, PostgresSession
 from tests.harness.processes import (
     BackgroundServer,
     as_user,
@@ -47,7 +47,7 @@ class LoggingPostgres(PostgresServer):
         return count_statements(self.server, database, pattern)
 
 
-class StreamingReplica:
+class StreamingReplica(PostgresSession):
     """A hot standby of ``primary`` on its own port, fed by streaming replication."""
 
     def __init__(self, primary: PostgresServer) -> None:
@@ -77,22 +77,6 @@ class StreamingReplica:
                 "replica", root, command, signal.SIGINT, **as_user("postgres")
             )
             self.server.wait_ready(self._answers)
-
-    def _connect(self, database: str = "postgres") -> Any:
-        return psycopg2.connect(
-            host="127.0.0.1",
-            port=self.port,
-            user="postgres",
-            dbname=database,
-            connect_timeout=2,
-        )
-
-    def _answers(self) -> bool:
-        try:
-            self._connect().close()
-        except psycopg2.OperationalError:
-            return False
-        return True
 
     def query(
         self, statement: str, database: str = "postgres", params: tuple[Any, ...] = ()
