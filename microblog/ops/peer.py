@@ -12,8 +12,10 @@ import ipaddress
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from microblog.web.middleware import Middleware
+
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 MAPPED_PREFIX = "::ffff:"
 
@@ -29,11 +31,8 @@ def unmapped(address: str) -> str:
     return str(ipv4) if ipv4 is not None else address
 
 
-class UnmapIPv4:
+class UnmapIPv4(Middleware):
     """WSGI middleware: REMOTE_ADDR in its IPv4 form (before any ProxyFix)."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.app = app
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from microblog.web.middleware import Middleware
+
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -70,11 +72,8 @@ def security_headers(https: bool) -> dict[str, str]:
     return {**HEADERS, **extra}
 
 
-class SecurityHeaders:
+class SecurityHeaders(Middleware):
     """WSGI middleware adding the security headers the response does not set."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.app = app
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -16,6 +16,8 @@ from flask import Flask
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
+from microblog.web.middleware import Middleware
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -23,11 +25,11 @@ if TYPE_CHECKING:
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
-class TrustedHosts:
+class TrustedHosts(Middleware):
     """WSGI middleware answering 400 to a request for any other host."""
 
     def __init__(self, app: WSGIApplication, hosts: list[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.hosts = hosts
 
     def __call__(

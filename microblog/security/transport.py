@@ -16,18 +16,16 @@ from werkzeug.utils import redirect
 from werkzeug.wsgi import get_current_url
 
 from microblog.security.hosts import PROBE_PATHS
+from microblog.web.middleware import Middleware
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-class RedirectToHttps:
+class RedirectToHttps(Middleware):
     """WSGI middleware: permanent redirect to the same URL over HTTPS."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.app = app
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
