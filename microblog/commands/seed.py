@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from microblog.accounts.passwords import hash_password
 from microblog.extensions import db
 from microblog.models import Post, User, followers, utcnow
+
+if TYPE_CHECKING:
+    from click.decorators import FC
 
 DEMO_PASSWORD = "microblog-demo"  # noqa: S105 (documented demo credential)
 RANDOM_SEED = 20240101
@@ -175,22 +178,23 @@ def seed(plan: SeedPlan, progress: ProgressFactory) -> Created:
     return Created(users_created, follows_created, posts_created)
 
 
+def count_option(
+    name: str, default: int, bounds: tuple[int, int], help: str | None = None
+) -> Callable[[FC], FC]:
+    """An integer option within ``bounds`` whose default the help shows."""
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        type=click.IntRange(*bounds),
+        help=help,
+    )
+
+
 @click.command("seed")
-@click.option("--users", default=20, show_default=True, type=click.IntRange(1, 100_000))
-@click.option(
-    "--follows",
-    default=5,
-    show_default=True,
-    type=click.IntRange(0, 1000),
-    help="How many others each user follows.",
-)
-@click.option(
-    "--posts",
-    default=5,
-    show_default=True,
-    type=click.IntRange(0, 10_000),
-    help="Posts per user.",
-)
+@count_option("--users", 20, (1, 100_000))
+@count_option("--follows", 5, (0, 1000), "How many others each user follows.")
+@count_option("--posts", 5, (0, 10_000), "Posts per user.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any user exists.")
 def seed_command(users: int, follows: int, posts: int, if_empty: bool) -> None:
     """Create deterministic demo data; running it again adds only what is missing."""
