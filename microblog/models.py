@@ -62,6 +62,22 @@ followers = sa.Table(
 )
 
 
+def follow_links(
+    user_id: Any, own: sa.Column[int], other: sa.Column[int], back_populates: str
+) -> Any:  # relationship()'s own return type is private to SQLAlchemy
+    """One direction of ``followers``: users in ``other`` where ``own`` is this user.
+
+    ``passive_deletes``: the rows go with a user by the table's ON DELETE CASCADE.
+    """
+    return so.relationship(
+        secondary=followers,
+        primaryjoin=(own == user_id),
+        secondaryjoin=(other == user_id),
+        back_populates=back_populates,
+        passive_deletes=True,
+    )
+
+
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX), unique=True)
@@ -78,19 +94,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     posts: so.WriteOnlyMapped[Post] = so.relationship(
         back_populates="author", passive_deletes=True
     )
-    following: so.WriteOnlyMapped[User] = so.relationship(
-        secondary=followers,
-        primaryjoin=(followers.c.follower_id == id),
-        secondaryjoin=(followers.c.followed_id == id),
-        back_populates="followers",
-        passive_deletes=True,
+    following: so.WriteOnlyMapped[User] = follow_links(
+        id, followers.c.follower_id, followers.c.followed_id, "followers"
     )
-    followers: so.WriteOnlyMapped[User] = so.relationship(
-        secondary=followers,
-        primaryjoin=(followers.c.followed_id == id),
-        secondaryjoin=(followers.c.follower_id == id),
-        back_populates="following",
-        passive_deletes=True,
+    followers: so.WriteOnlyMapped[User] = follow_links(
+        id, followers.c.followed_id, followers.c.follower_id, "following"
     )
 
     def __repr__(self) -> str:
