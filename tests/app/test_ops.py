@@ -45,21 +45,27 @@ def test_readyz_is_503_when_migrations_are_pending(tmp_path) -> None:
     assert response.data == expected.encode()
 
 
+# Nothing listens on port 1, so every connection is refused at once.
+UNREACHABLE_DATABASE = "postgresql+psycopg2://nobody@127.0.0.1:1/none?connect_timeout=2"
+
+
+def unreachable_database_client() -> FlaskClient:
+    """A test client of an app whose database cannot be reached."""
+    return create_app(app_config(UNREACHABLE_DATABASE)).test_client()
+
+
 def test_readyz_is_503_when_the_database_is_unreachable() -> None:
-    url = "postgresql+psycopg2://nobody@127.0.0.1:1/none?connect_timeout=2"
-    app = create_app(app_config(url))
-    response = app.test_client().get("/readyz")
+    response = unreachable_database_client().get("/readyz")
     assert response.status_code == 503
     assert b"database unavailable" in response.data
 
 
 def test_pages_are_503_not_500_when_the_database_is_unreachable() -> None:
-    url = "postgresql+psycopg2://nobody@127.0.0.1:1/none?connect_timeout=2"
-    app = create_app(app_config(url))
-    response = app.test_client().get("/explore")
+    client = unreachable_database_client()
+    response = client.get("/explore")
     assert response.status_code == 503
     assert b"The database is unavailable" in response.data
-    assert app.test_client().get("/healthz").status_code == 200
+    assert client.get("/healthz").status_code == 200
 
 
 def test_request_id_is_taken_from_the_router_and_echoed(client: FlaskClient) -> None:
