@@ -19,6 +19,7 @@ from microblog.config import (
 )
 from microblog.config_values import Context
 from tests.harness.paths import ROOT
+from tests.harness.processes import run_program
 
 GOOD_KEY = "k" * 40
 
@@ -213,7 +214,7 @@ def test_the_docs_settings_table_is_the_one_the_table_prints() -> None:
 
 def test_the_settings_table_command_prints_it() -> None:
     command = [sys.executable, "-m", "microblog.config", "--markdown"]
-    result = run(command, {"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1"})
+    result = run_program(command, {"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1"})
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == markdown_table()
 
@@ -231,28 +232,13 @@ def test_platform_defaults_trust_one_proxy_and_log_json() -> None:
     assert (local["PROXY_COUNT"], local["LOG_FORMAT"]) == (0, "text")
 
 
-def run(
-    command: list[str], env: dict[str, str], cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    """A program in exactly the environment given, its output as text."""
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def run_app_factory(
     env: dict[str, str], tmp_path: Path
 ) -> subprocess.CompletedProcess[str]:
     """Start the app as gunicorn would, in a clean environment without a .env."""
     code = "from microblog import create_app; create_app()"
     env = {"PYTHONPATH": str(ROOT), "FLASK_SKIP_DOTENV": "1", **env}
-    return run([sys.executable, "-c", code], env, tmp_path)
+    return run_program([sys.executable, "-c", code], env, tmp_path)
 
 
 def test_production_start_without_secret_key_refuses_in_one_line(
@@ -287,6 +273,6 @@ def test_tutorial_module_attribute_builds_the_app_lazily(tmp_path: Path) -> None
         "SECRET_KEY": GOOD_KEY,
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
     }
-    result = run([sys.executable, "-c", code], env, tmp_path)
+    result = run_program([sys.executable, "-c", code], env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "microblog"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.harness.paths import ROOT
+from tests.harness.processes import run_program
 
 PROMPT = "$ "
 # An opening or closing fence, possibly indented inside a list item.
@@ -137,12 +138,6 @@ def run_documented(
     would; ``env`` is the whole environment (nothing inherited by accident).
     """
     script = commands if isinstance(commands, str) else "\n".join(commands)
-    return subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    return run_program(
+        ["bash", "-e", "-o", "pipefail", "-c", script], env, cwd, timeout
     )

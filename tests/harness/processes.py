@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.harness.environment import environment
+from tests.harness.paths import ROOT
 
 # Debian installs daemons (mariadbd, nginx, sshd) into sbin, which is not on a
 # normal user's PATH.
@@ -219,6 +220,25 @@ def run_checked(
             f"{' '.join(command)} exited {result.returncode}:\n{result.stdout[-tail:]}"
         )
     return str(result.stdout)
+
+
+def run_program(
+    command: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A program in exactly the environment given, its output as text.
+
+    A failing exit is the caller's to judge: tests assert on the exit code and
+    on what the program said.
+    """
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def run_setup(

@@ -33,7 +33,7 @@ from packaging.version import Version
 from microblog.ops.deploy_check import SECURITY_FLOORS
 from tests.harness.docs import documented_command, run_documented
 from tests.harness.paths import ROOT, VENV_BIN
-from tests.harness.processes import require_program, skip_or_fail
+from tests.harness.processes import require_program, run_program, skip_or_fail
 
 LOCKS = {
     "requirements.in": "requirements.txt",
@@ -215,18 +215,14 @@ def test_hashed_requirements_install_into_a_fresh_venv(
     pip(fresh_venv, "check")
     # The installed app starts its factory (config from the environment only).
     env = {"PATH": os.environ["PATH"], "SECRET_KEY": "x" * 64}
-    probe = subprocess.run(
+    probe = run_program(
         [
             str(fresh_venv / "bin/python"),
             "-c",
             "import microblog; microblog.create_app()",
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+        env,
         timeout=120,
-        check=False,
     )
     assert probe.returncode == 0, probe.stderr
 

@@ -16,7 +16,7 @@ from flask import Flask
 from microblog.ops import deploy_check
 from tests.harness.environment import environment
 from tests.harness.flask_app import sqlite_app
-from tests.harness.paths import ROOT
+from tests.harness.processes import run_program
 
 STRONG_KEY = "9f2c4e7a1b3d5f6e8a0c2e4f6a8b0d1c3e5f7a9b1d3f5e7c9a0b2d4f6e8a1c3e"
 # Everything a careful production deployment sets.
@@ -181,17 +181,8 @@ def test_silenced_checks_are_not_reported(migrated: Any) -> None:
 def flask_cli(
     tmp_path: Path, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    clean = environment(**env)
     flask = [sys.executable, "-m", "flask", "--app", "microblog", *args]
-    return subprocess.run(
-        flask,
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_program(flask, environment(**env))
 
 
 def test_flask_command_on_a_naive_heroku_setup(tmp_path: Path) -> None:
