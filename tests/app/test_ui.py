@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from microblog.models import utcnow
 from microblog.web.templating import ago
 from tests.harness.factories import make_post, make_user
+from tests.harness.flask_app import AuthActions
 from tests.harness.paths import ROOT
 
 TEMPLATES = ROOT / "microblog" / "templates"
@@ -26,6 +27,20 @@ def page_of(client: FlaskClient, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, path
     return response.get_data(as_text=True)
+
+
+def page_for_susan(client: FlaskClient, auth: AuthActions, path: str) -> str:
+    """``path`` as a newly registered user, susan, sees it once signed in."""
+    make_user("susan")
+    auth.login("susan")
+    return page_of(client, path)
+
+
+def susan_posts(count: int, text: str) -> None:
+    """``count`` posts by a new user, susan: "<text> 0", "<text> 1", ..."""
+    susan = make_user("susan")
+    for number in range(count):
+        make_post(susan, f"{text} {number}")
 
 
 @pytest.mark.parametrize(
@@ -84,18 +99,14 @@ def test_error_flash_is_announced_as_an_alert(client: FlaskClient):
 
 @sqlite_only
 def test_empty_timeline_points_to_explore(client: FlaskClient, auth):
-    make_user("susan")
-    auth.login("susan")
-    page = page_of(client, "/")
+    page = page_for_susan(client, auth, "/")
     assert "Nothing here yet." in page
     assert 'href="/explore">Find people on Explore</a>' in page
 
 
 @sqlite_only
 def test_pager_links_both_ways_in_the_middle(client: FlaskClient):
-    susan = make_user("susan")
-    for number in range(12):
-        make_post(susan, f"post {number}")
+    susan_posts(12, "post")
     page = page_of(client, "/explore?page=2")
     assert 'rel="prev" href="/explore?page=1"' in page
     assert 'rel="next" href="/explore?page=3"' in page
@@ -106,18 +117,14 @@ def test_pager_links_both_ways_in_the_middle(client: FlaskClient):
 
 @sqlite_only
 def test_search_keeps_the_query_in_pager_links(client: FlaskClient):
-    susan = make_user("susan")
-    for number in range(6):
-        make_post(susan, f"kittens {number}")
+    susan_posts(6, "kittens")
     page = page_of(client, "/search?q=kittens")
     assert 'href="/search?page=2&amp;q=kittens"' in page
 
 
 @sqlite_only
 def test_profile_edit_page_offers_the_language_choice(client: FlaskClient, auth):
-    make_user("susan")
-    auth.login("susan")
-    page = page_of(client, "/edit_profile")
+    page = page_for_susan(client, auth, "/edit_profile")
     assert '<label for="profile-language">Language</label>' in page
     assert '<label for="footer-language">Language</label>' in page
 
