@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail
-from microblog.api.pages import collection
+from microblog.api.pages import collection, user_collection
 from microblog.api.queries import followed_by, followers_of
 from microblog.api.representations import user_row_document
-from microblog.api.schemas import PageArgsSchema, UserPageSchema
+from microblog.api.schemas import UserPageSchema
 from microblog.extensions import db
 from microblog.models import User
 
@@ -53,21 +53,13 @@ def user_page(
     )
 
 
-@bp.route("/users/<int:user_id>/followers", methods=["GET"])
-@token_auth
-@documents(404)
-@bp.arguments(PageArgsSchema, location="query")
-@bp.response(200, UserPageSchema)
+@user_collection("followers", UserPageSchema)
 def list_followers(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """The users who follow this user."""
     return user_page(followers_of, args, user_id)
 
 
-@bp.route("/users/<int:user_id>/following", methods=["GET"])
-@token_auth
-@documents(404)
-@bp.arguments(PageArgsSchema, location="query")
-@bp.response(200, UserPageSchema)
+@user_collection("following", UserPageSchema)
 def list_following(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """The users this user follows."""
     return user_page(followed_by, args, user_id)

@@ -12,7 +12,7 @@ from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
 from microblog.api.follows import require_user_exists
 from microblog.api.links import BODY_ID, links
-from microblog.api.pages import collection, page_numbers
+from microblog.api.pages import collection, page_numbers, user_collection
 from microblog.api.representations import post_document
 from microblog.api.schemas import (
     IdempotencyHeaderSchema,
@@ -43,11 +43,7 @@ def timeline(args: dict[str, Any]) -> dict[str, Any]:
     return collection(timeline, args, first_column)
 
 
-@bp.route("/users/<int:user_id>/posts", methods=["GET"])
-@token_auth
-@documents(404)
-@bp.arguments(PageArgsSchema, location="query")
-@bp.response(200, PostPageSchema)
+@user_collection("posts", PostPageSchema)
 def list_user_posts(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """One user's posts, newest first."""
     require_user_exists(user_id)
