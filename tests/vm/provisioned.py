@@ -28,6 +28,7 @@ SELF_SIGNED = "/etc/ssl/microblog/self-signed/fullchain.pem"
 STATIC_LINK = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 # pip and apt fetch over the user-mode network; a cold arm64 run is slow.
 PROVISION_TIMEOUT = 3600
+DATABASE_START_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,11 @@ def provisioned_root(arch: str, *options: str) -> Iterator[Provisioned]:
         # The copy stands in for the GitHub repository a user clones: git lets the
         # app user read a repository root owns only when told it is safe.
         session.shell(f"git config --system --add safe.directory {SOURCE_IN_ROOT}/.git")
+        # Debian's init script gives mariadbd 30 s to answer, then kills it; under
+        # qemu on a busy machine InnoDB takes longer than that to start.
+        (session.root / "etc/default/mariadb").write_text(
+            f"MYSQLD_STARTUP_TIMEOUT={DATABASE_START_TIMEOUT}\n"
+        )
         started = time.monotonic()
         result = session.run(
             f"{SOURCE_IN_ROOT}/deploy/provision.sh",
