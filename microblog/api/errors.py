@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import request
 from flask.typing import ResponseValue
 from werkzeug.exceptions import (
@@ -19,8 +20,10 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 
 from microblog.api import bp
+from microblog.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 ResponseTuple = tuple[ResponseValue, int, dict[str, str]]
 # marshmallow's name for errors about the body as a whole.
 WHOLE_BODY = "_schema"
@@ -81,6 +84,14 @@ def fail(status: int, message: str, **errors: str) -> HTTPException:
         "errors": {name: [text] for name, text in errors.items()},
     }
     return error
+
+
+def found_or_404(statement: sa.Select[T], message: str) -> T:
+    """The first value ``statement`` selects; a 404 with ``message`` if none."""
+    found = db.session.scalar(statement)
+    if found is None:
+        raise fail(404, message)
+    return found
 
 
 def documents(*statuses: int) -> Callable[[F], F]:

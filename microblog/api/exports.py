@@ -17,9 +17,9 @@ from werkzeug.routing import BaseConverter
 
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
-from microblog.api.errors import documents, fail
+from microblog.api.errors import documents, fail, found_or_404
 from microblog.api.links import BODY_ID, links
-from microblog.extensions import db
+from microblog.api.views import signed_in_get
 from microblog.jobs.exports import JOB_NAME, ExportInProgress, start_export
 from microblog.jobs.models import Task, TaskStatus
 from microblog.jobs.queue import JobsUnavailable
@@ -106,19 +106,15 @@ def create_export() -> tuple[dict[str, Any], int, dict[str, str]]:
     return document, 202, {"Location": document["links"]["self"]}
 
 
-@bp.route("/exports/<export_id:export_id>", methods=["GET"])
-@token_auth
-@documents(404)
-@bp.response(200, ExportSchema)
+@signed_in_get("/exports/<export_id:export_id>", ExportSchema)
 def get_export(export_id: str) -> dict[str, Any]:
     """One of the caller's exports: its status and progress."""
-    task = db.session.scalar(
+    task = found_or_404(
         sa.select(Task).where(
             Task.id == export_id,
             Task.name == JOB_NAME,
             Task.user_id == current_api_user().id,
-        )
+        ),
+        f"You have no export with id {export_id}.",
     )
-    if task is None:
-        raise fail(404, f"You have no export with id {export_id}.")
     return export_document(task)

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
-from microblog.api.errors import documents, fail
-from microblog.api.pages import collection, user_collection
+from microblog.api.errors import documents, fail, found_or_404
+from microblog.api.pages import collection
 from microblog.api.queries import followed_by, followers_of
 from microblog.api.representations import user_row_document
 from microblog.api.schemas import UserPageSchema
+from microblog.api.views import user_collection
 from microblog.extensions import db
 from microblog.models import User
 
@@ -26,8 +27,10 @@ def require_user(user_id: int) -> User:
 
 
 def require_user_exists(user_id: int) -> None:
-    if db.session.scalar(sa.select(User.id).where(User.id == user_id)) is None:
-        raise fail(404, f"There is no user with id {user_id}.")
+    found_or_404(
+        sa.select(User.id).where(User.id == user_id),
+        f"There is no user with id {user_id}.",
+    )
 
 
 def require_self(user_id: int) -> User:

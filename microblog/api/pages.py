@@ -7,41 +7,13 @@ whether another page follows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, request, url_for
 
-from microblog.api import bp
-from microblog.api.auth import token_auth
-from microblog.api.errors import documents, fail
-from microblog.api.schemas import PageArgsSchema
+from microblog.api.errors import fail
 from microblog.extensions import db
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_collection(kind: str, schema: type[ma.Schema]) -> Callable[[F], F]:
-    """``GET /users/<user_id>/<kind>``: a page of ``schema`` for a signed-in caller.
-
-    404 when there is no such user; the view gets the page arguments and the id.
-    """
-    decorators = [
-        bp.route(f"/users/<int:user_id>/{kind}", methods=["GET"]),
-        token_auth,
-        documents(404),
-        bp.arguments(PageArgsSchema, location="query"),
-        bp.response(200, schema),
-    ]
-
-    def decorator(view: F) -> F:
-        # Innermost first, as if they were written above the view in this order.
-        for apply in reversed(decorators):
-            view = apply(view)
-        return view
-
-    return decorator
 
 
 def page_numbers(args: Mapping[str, Any]) -> tuple[int, int]:

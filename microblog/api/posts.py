@@ -9,10 +9,10 @@ import sqlalchemy.orm as so
 
 from microblog.api import bp
 from microblog.api.auth import current_api_user, token_auth
-from microblog.api.errors import documents, fail, json_body
+from microblog.api.errors import documents, fail, found_or_404, json_body
 from microblog.api.follows import require_user_exists
 from microblog.api.links import BODY_ID, links
-from microblog.api.pages import collection, page_numbers, user_collection
+from microblog.api.pages import collection, page_numbers
 from microblog.api.representations import post_document
 from microblog.api.schemas import (
     IdempotencyHeaderSchema,
@@ -21,6 +21,7 @@ from microblog.api.schemas import (
     PostPageSchema,
     PostSchema,
 )
+from microblog.api.views import signed_in_get, user_collection
 from microblog.extensions import db
 from microblog.main.posting import create_post
 from microblog.models import Post, User
@@ -56,17 +57,13 @@ def list_user_posts(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     return collection(posts, args, first_column, user_id=user_id)
 
 
-@bp.route("/posts/<int:post_id>", methods=["GET"])
-@token_auth
-@documents(404)
-@bp.response(200, PostSchema)
+@signed_in_get("/posts/<int:post_id>", PostSchema)
 def get_post(post_id: int) -> dict[str, Any]:
     """One post."""
-    post = db.session.scalar(
-        sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
+    post = found_or_404(
+        sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author)),
+        f"There is no post with id {post_id}.",
     )
-    if post is None:
-        raise fail(404, f"There is no post with id {post_id}.")
     return post_document(post)
 
 

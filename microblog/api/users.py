@@ -23,6 +23,7 @@ from microblog.api.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from microblog.api.views import signed_in_get
 from microblog.extensions import db
 from microblog.models import User
 
@@ -75,11 +76,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@bp.route("/users/<int:user_id>", methods=["GET"])
-@token_auth
-@documents(404)
-@user_links(200)
-@bp.response(200, UserSchema)
+@signed_in_get("/users/<int:user_id>", UserSchema, user_links(200))
 def get_user(user_id: int) -> dict[str, Any]:
     """One user with follower, following and post counts."""
     return user_row_document(find_user_row(user_id), current_api_user().id)
