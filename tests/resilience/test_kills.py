@@ -71,15 +71,23 @@ def test_killed_worker_and_instance_lose_only_requests_in_flight(
             len(failures),
             len(tally.acknowledged),
             found,
-            note=f"failures are 502s of requests in flight ({len(plan.users)} users)",
+            note=(
+                "failures are requests in flight: 502s and cut-off answers"
+                f" ({len(plan.users)} users)"
+            ),
         )
     )
     assert traffic.errors == []
     assert first.pid == master and victim not in respawned
-    # Each user has one request in flight at most, at each of the two kills;
-    # nginx resends the reads, so what fails is a post that was on the way.
+    # Each user has one request in flight at most, at each of the two kills.
+    # nginx resends a read that got no answer, so what fails is either a post
+    # that was on the way (502), or an answer cut off halfway: nginx had passed
+    # its status line on before the worker died, and can only close the
+    # connection, which the client sees as a short body.
     assert len(failures) <= 2 * len(plan.users)
-    assert {(failure.method, failure.status) for failure in failures} <= {("POST", 502)}
+    for failure in failures:
+        cut_off = failure.status == 0 and "IncompleteRead" in failure.error
+        assert cut_off or (failure.method, failure.status) == ("POST", 502), failure
     # Once nginx has seen the instance die it routes around it: the requests
     # after the first few in flight all succeed.
     assert [e for e in after_kill[len(plan.users) :] if e.failed] == []
