@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import threading
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def avatar_digest_of(username: str) -> str:
+    """The avatar seed of ``username`` (remembered: a page shows 25 of them)."""
+    return hashlib.sha256(username.lower().encode()).hexdigest()[:16]
 
 
 def new_session_token() -> str:
@@ -126,7 +133,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     def avatar_digest(self) -> str:
         """Stable, non-reversible seed for the generated avatar image."""
-        return hashlib.sha256(self.username.lower().encode()).hexdigest()[:16]
+        return avatar_digest_of(self.username)
 
     def is_following(self, user: User) -> bool:
         query = self.following.select().where(User.id == user.id)

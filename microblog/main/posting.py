@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from microblog.extensions import db
 from microblog.models import Post, User
+from microblog.web.remembered_pages import fresh_value
+
+# Each rendering of the post form carries a key of its own; a remembered page
+# holds a marker in its place (microblog.web.remembered_pages).
+IDEMPOTENCY_KEY = fresh_value(lambda: secrets.token_urlsafe(16))
 
 
 def create_post(author: User, body: str, idempotency_key: str | None) -> Post:

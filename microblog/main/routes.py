@@ -14,11 +14,15 @@ from microblog.jobs.exports import latest_export
 from microblog.main import bp
 from microblog.main.exports import export_state
 from microblog.main.forms import EditProfileForm, EmptyForm, PostForm, SearchForm
-from microblog.main.posting import create_post
+from microblog.main.posting import IDEMPOTENCY_KEY, create_post
+from microblog.main.snapshots import PostView, export_view, post_page, profile_view
 from microblog.models import User, all_posts, profile_query, search_posts
+from microblog.web.pagination import Page as ResultPage
 from microblog.web.pagination import paginate, requested_depth
+from microblog.web.remembered_pages import render_remembered
 
 Page = str | Response
+PostsPage = ResultPage[PostView]
 
 
 @bp.route("/index", methods=["GET", "POST"])
@@ -26,23 +30,46 @@ Page = str | Response
 @login_required
 def index() -> Page:
     """Home timeline: own and followed users' posts, with a form to post."""
-    form = PostForm()
-    if form.validate_on_submit():
-        create_post(current_user, form.post.data, form.idempotency_key.data)
-        flash(_("Your post is now live!"), "success")
-        return redirect(url_for("main.index"))
-    page = paginate(current_user.following_posts(requested_depth()))
-    return render_template(
-        "main/index.html", title=_("Home"), form=form, page=page, endpoint="main.index"
+    if request.method == "POST":
+        form = PostForm()
+        if form.validate_on_submit():
+            create_post(current_user, form.post.data, form.idempotency_key.data)
+            flash(_("Your post is now live!"), "success")
+            return redirect(url_for("main.index"))
+        # The form again with what was typed and why it was refused.
+        return render_template(
+            "main/index.html",
+            title=_("Home"),
+            form=form,
+            page=timeline_page(),
+            endpoint="main.index",
+        )
+    return render_remembered(
+        "main/index.html",
+        forms={"form": new_post_form},
+        fresh=(IDEMPOTENCY_KEY,),
+        title=_("Home"),
+        page=timeline_page(),
+        endpoint="main.index",
     )
+
+
+def timeline_page() -> PostsPage:
+    return post_page(paginate(current_user.following_posts(requested_depth())))
+
+
+def new_post_form() -> PostForm:
+    return PostForm(idempotency_key=IDEMPOTENCY_KEY.marker)
 
 
 @bp.get("/explore")
 def explore() -> str:
     """Every user's posts, newest first."""
-    page = paginate(all_posts())
-    return render_template(
-        "main/explore.html", title=_("Explore"), page=page, endpoint="main.explore"
+    return render_remembered(
+        "main/explore.html",
+        title=_("Explore"),
+        page=post_page(paginate(all_posts())),
+        endpoint="main.explore",
     )
 
 
@@ -53,20 +80,16 @@ def user(username: str) -> str:
     row = db.session.execute(profile_query(username, viewer_id)).first()
     if row is None:
         abort(404, _("There is no user called %(name)s.", name=username))
-    profile, follower_count, following_count, viewer_follows = row
-    page = paginate(profile.own_posts())
+    profile = row[0]
     own = profile.id == viewer_id
-    return render_template(
+    return render_remembered(
         "main/user.html",
+        forms={"form": EmptyForm},
         title=profile.username,
-        user=profile,
-        follower_count=follower_count,
-        following_count=following_count,
-        viewer_follows=viewer_follows,
-        page=page,
-        form=EmptyForm(),
+        user=profile_view(*row),
+        page=post_page(paginate(profile.own_posts())),
         endpoint="main.user",
-        export=export_state(latest_export(profile)) if own else None,
+        export=export_view(export_state(latest_export(profile))) if own else None,
     )
 
 
@@ -128,7 +151,7 @@ def search() -> str:
     form = SearchForm(request.args)
     page = None
     if "q" in request.args and form.validate():
-        page = paginate(search_posts(form.q.data))
+        page = post_page(paginate(search_posts(form.q.data)))
     return render_template(
         "main/search.html",
         title=_("Search"),

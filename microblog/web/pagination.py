@@ -6,6 +6,7 @@ table each page fetches one row more than it shows to learn if a next page exist
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -20,7 +21,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    items: list[T]
+    items: Sequence[T]
     number: int
     per_page: int
     has_next: bool

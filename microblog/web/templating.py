@@ -1,4 +1,4 @@
-"""Helpers available in every template.
+"""Helpers for templates and the values they show.
 
 A page of posts calls these once per post, so each does as little as it can:
 Babel's relative time is remembered per language and whole second, and the
@@ -38,12 +38,18 @@ def relative_time(locale: str, seconds: int) -> str:
 
 def ago(moment: datetime) -> str:
     """'5 minutes ago', in the reader's language, rendered on the server."""
-    elapsed = moment - utcnow()
+    return age(moment, current_locale_code(), utcnow())
+
+
+def age(moment: datetime, locale: str, now: datetime) -> str:
+    """``ago(moment)`` with the reader's locale and the time already known, for
+    a page that dates many posts."""
+    elapsed = moment - now
     # Under a minute Babel says "3 seconds ago", or "in 1 second" when the
     # database clock runs a little ahead of ours; neither reads well.
     if abs(elapsed) < JUST_NOW:
         return _("just now")
-    return relative_time(current_locale_code(), int(elapsed.total_seconds()))
+    return relative_time(locale, int(elapsed.total_seconds()))
 
 
 def current_locale_code() -> str:
@@ -80,7 +86,6 @@ def avatar_url_of(digest: str) -> str:
 def init_app(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals.update(
-        ago=ago,
         current_locale_code=current_locale_code,
         profile_url_of=profile_url_of,
         avatar_url_of=avatar_url_of,
