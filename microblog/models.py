@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from microblog.accounts.passwords import hash_password, needs_rehash, verify_password
 from microblog.extensions import db
@@ -185,14 +187,6 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
 
-    def own_posts(self) -> sa.Select[Post]:
-        return (
-            sa.select(Post)
-            .where(Post.user_id == self.id)
-            .options(so.joinedload(Post.author))
-            .order_by(Post.timestamp.desc(), Post.id.desc())
-        )
-
 
 class ThreadStatements(threading.local):
     """Statements built once per thread, never shared between threads.
@@ -205,22 +199,36 @@ class ThreadStatements(threading.local):
     """
 
     def __init__(self) -> None:
-        self.timelines: dict[bool, sa.Select[Post]] = {}
+        self.built: dict[Hashable, Any] = {}
 
 
 thread_statements = ThreadStatements()
+S = TypeVar("S")
+
+
+def thread_statement(key: Hashable, build: Callable[[], S]) -> S:
+    """What ``build()`` makes, once per thread and ``key`` (see ThreadStatements).
+
+    Values (a user's id, a page's limit) are bound when the statement runs, so
+    one statement serves every request, and SQLAlchemy looks its compiled form
+    up without walking the statement again.
+    """
+    built = thread_statements.built
+    if key not in built:
+        built[key] = build()
+    statement: S = built[key]
+    return statement
 
 
 def timeline_by_author(bounded: bool) -> sa.Select[Post]:
-    """The timeline statement, built once per thread (see ThreadStatements)."""
-    statements = thread_statements.timelines
-    if bounded not in statements:
-        statements[bounded] = build_timeline_by_author(bounded)
-    return statements[bounded]
+    """The timeline statement, built once per thread."""
+    return thread_statement(
+        ("timeline", bounded), lambda: build_timeline_by_author(bounded)
+    )
 
 
-def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
-    """The timeline as each author's newest posts (at most ``timeline_depth``), merged.
+def timeline_sources(bounded: bool) -> tuple[sa.Subquery, LateralFromClause]:
+    """The timeline's authors (followed, and oneself) and their newest posts.
 
     The plain "author is me or someone I follow" filter lets PostgreSQL walk
     ``ix_post_timestamp`` backwards until a page is full: fast while followed
@@ -229,9 +237,9 @@ def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
     each author's newest posts come from ``ix_post_user_id_timestamp``, so the
     cost follows the number of authors and the page depth, never the table size.
 
-    Built once per thread with bound parameters (``timeline_user_id``,
-    ``timeline_depth``): assembling the lateral join and its aliased entity
-    costs more Python time than running the finished query.
+    The values are bound parameters (``timeline_user_id``, ``timeline_depth``):
+    assembling the lateral join and its aliased entity costs more Python time
+    than running the finished query, so each thread builds it once.
     """
     user_id = sa.bindparam("timeline_user_id", type_=sa.Integer)
     followed_ids = sa.select(followers.c.followed_id).where(
@@ -247,24 +255,38 @@ def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
         newest_query = newest_query.limit(
             sa.bindparam("timeline_depth", type_=sa.Integer)
         )
-    newest = newest_query.lateral("newest")
-    post = so.aliased(Post, newest)
+    return authors, newest_query.lateral("newest")
+
+
+def from_timeline_sources(
+    statement: sa.Select[Any], authors: sa.Subquery, newest: LateralFromClause
+) -> sa.Select[Any]:
+    """``statement`` reading the merged posts of ``timeline_sources``, newest first."""
     return (
-        sa.select(post)
-        .select_from(authors)
+        statement.select_from(authors)
         # Authors are joined once each, before their posts fan out.
         .join(User, User.id == authors.c.followed_id)
         .join(newest, sa.true())
-        .options(so.contains_eager(post.author))
         .order_by(newest.c.timestamp.desc(), newest.c.id.desc())
     )
 
 
-def profile_query(
-    username: str, viewer_id: int | None
-) -> sa.Select[User, int, int, bool]:
-    """One statement: a user by name, follower and following counts, and
-    whether the viewer follows them."""
+def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
+    """The timeline as Post objects with their authors (what the API serialises)."""
+    authors, newest = timeline_sources(bounded)
+    post = so.aliased(Post, newest)
+    statement = sa.select(post).options(so.contains_eager(post.author))
+    return from_timeline_sources(statement, authors, newest)
+
+
+def profile_query() -> sa.Select[User, int, int, bool]:
+    """One statement: a user by name (``profile_username``), follower and
+    following counts, and whether the viewer (``viewer_id``, 0 for nobody)
+    follows them. Built once per thread."""
+    return thread_statement(("profile",), build_profile_query)
+
+
+def build_profile_query() -> sa.Select[User, int, int, bool]:
     follower_count = (
         sa.select(sa.func.count())
         .where(followers.c.followed_id == User.id)
@@ -279,21 +301,12 @@ def profile_query(
         sa.select(followers.c.follower_id)
         .where(
             followers.c.followed_id == User.id,
-            followers.c.follower_id == (viewer_id or 0),
+            followers.c.follower_id == sa.bindparam("viewer_id", type_=sa.Integer),
         )
         .exists()
     )
     return sa.select(User, follower_count, following_count, viewer_follows).where(
-        User.username == username
-    )
-
-
-def all_posts() -> sa.Select[Post]:
-    """Every post, newest first, authors loaded in the same statement."""
-    return (
-        sa.select(Post)
-        .options(so.joinedload(Post.author))
-        .order_by(Post.timestamp.desc(), Post.id.desc())
+        User.username == sa.bindparam("profile_username", type_=sa.String)
     )
 
 
@@ -339,8 +352,3 @@ class Token(db.Model):  # type: ignore[name-defined]
     @staticmethod
     def hash(secret: str) -> str:
         return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def search_posts(text: str) -> sa.Select[Post]:
-    """Posts containing ``text`` (any case), newest first, using the database."""
-    return all_posts().where(Post.body.icontains(text.strip(), autoescape=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from microblog.models import Post, User, followers
+from microblog.models import Post, User, followers, thread_statement
 
 UserRow = sa.Row[tuple[User, int, int, int]]
 
@@ -31,6 +31,14 @@ def users_with_counts() -> sa.Select[User, int, int, int]:
     )
     return sa.select(User, follower_count, following_count, post_count).order_by(
         User.id
+    )
+
+
+def user_with_counts() -> sa.Select[User, int, int, int]:
+    """One user (``user_id``) with their counts; built once per thread."""
+    return thread_statement(
+        ("user with counts",),
+        lambda: users_with_counts().where(User.id == sa.bindparam("user_id")),
     )
 
 

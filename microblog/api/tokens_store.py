@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from microblog.extensions import db
-from microblog.models import Token, User, utcnow
+from microblog.models import Token, User, thread_statement, utcnow
 from microblog.replicas.routing import primary_reads
 
 
@@ -38,12 +38,24 @@ def issue_token(user: User) -> tuple[str, datetime]:
 def user_for_token(secret: str) -> User | None:
     """The owner of a live token, in one statement on the primary (a token
     issued or revoked a moment ago may not have reached a replica)."""
+    values = {"token_hash": Token.hash(secret), "now": utcnow()}
     with primary_reads():
-        return db.session.scalar(
+        return db.session.scalar(token_owner(), values)
+
+
+def token_owner() -> sa.Select[User]:
+    """The user whose token has ``token_hash`` and expires after ``now``."""
+    return thread_statement(
+        ("token owner",),
+        lambda: (
             sa.select(User)
             .join(Token, Token.user_id == User.id)
-            .where(Token.token_hash == Token.hash(secret), Token.expires_at > utcnow())
-        )
+            .where(
+                Token.token_hash == sa.bindparam("token_hash"),
+                Token.expires_at > sa.bindparam("now"),
+            )
+        ),
+    )
 
 
 def revoke_token(secret: str) -> None:

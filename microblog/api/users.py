@@ -14,7 +14,7 @@ from microblog.api.auth import current_api_user, token_auth
 from microblog.api.errors import documents, fail, json_body
 from microblog.api.links import user_links
 from microblog.api.pages import collection
-from microblog.api.queries import users_with_counts
+from microblog.api.queries import user_with_counts, users_with_counts
 from microblog.api.representations import user_document, user_row_document
 from microblog.api.schemas import (
     PageArgsSchema,
@@ -30,7 +30,7 @@ from microblog.models import User
 
 def find_user_row(user_id: int) -> Any:
     """A user with counts, or 404."""
-    row = db.session.execute(users_with_counts().where(User.id == user_id)).first()
+    row = db.session.execute(user_with_counts(), {"user_id": user_id}).first()
     if row is None:
         raise fail(404, f"There is no user with id {user_id}.")
     return row

@@ -14,11 +14,18 @@ from microblog.jobs.exports import latest_export
 from microblog.main import bp
 from microblog.main.exports import export_state
 from microblog.main.forms import EditProfileForm, EmptyForm, PostForm, SearchForm
+from microblog.main.listings import (
+    author_listing,
+    explore_listing,
+    listing_page,
+    search_listing,
+    timeline_listing,
+)
 from microblog.main.posting import IDEMPOTENCY_KEY, create_post
 from microblog.main.snapshots import PostView, export_view, post_page, profile_view
-from microblog.models import User, all_posts, profile_query, search_posts
+from microblog.models import User, profile_query
 from microblog.web.pagination import Page as ResultPage
-from microblog.web.pagination import paginate, requested_depth
+from microblog.web.pagination import requested_depth
 from microblog.web.remembered_pages import render_remembered
 
 Page = str | Response
@@ -55,7 +62,9 @@ def index() -> Page:
 
 
 def timeline_page() -> PostsPage:
-    return post_page(paginate(current_user.following_posts(requested_depth())))
+    statement = timeline_listing()
+    values = {"timeline_user_id": current_user.id, "timeline_depth": requested_depth()}
+    return post_page(listing_page(statement, **values))
 
 
 def new_post_form() -> PostForm:
@@ -68,7 +77,7 @@ def explore() -> str:
     return render_remembered(
         "main/explore.html",
         title=_("Explore"),
-        page=post_page(paginate(all_posts())),
+        page=post_page(listing_page(explore_listing())),
         endpoint="main.explore",
     )
 
@@ -77,7 +86,9 @@ def explore() -> str:
 def user(username: str) -> str:
     """A profile: about-me, counts, last seen and the user's posts."""
     viewer_id = current_user.id if current_user.is_authenticated else None
-    row = db.session.execute(profile_query(username, viewer_id)).first()
+    row = db.session.execute(
+        profile_query(), {"profile_username": username, "viewer_id": viewer_id or 0}
+    ).first()
     if row is None:
         abort(404, _("There is no user called %(name)s.", name=username))
     profile = row[0]
@@ -87,7 +98,7 @@ def user(username: str) -> str:
         forms={"form": EmptyForm},
         title=profile.username,
         user=profile_view(*row),
-        page=post_page(paginate(profile.own_posts())),
+        page=post_page(listing_page(author_listing(), author_id=profile.id)),
         endpoint="main.user",
         export=export_view(export_state(latest_export(profile))) if own else None,
     )
@@ -151,7 +162,7 @@ def search() -> str:
     form = SearchForm(request.args)
     page = None
     if "q" in request.args and form.validate():
-        page = post_page(paginate(search_posts(form.q.data)))
+        page = post_page(listing_page(search_listing(form.q.data)))
     return render_template(
         "main/search.html",
         title=_("Search"),

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from microblog.models import Post, User, avatar_digest_of, utcnow
+from microblog.main.listings import ListedPost
+from microblog.models import User, avatar_digest_of, utcnow
 from microblog.web.pagination import Page
 from microblog.web.templating import age, ago, current_locale_code
 
@@ -28,7 +29,7 @@ class PostView(NamedTuple):
     age: str
 
 
-def post_page(page: Page[Post]) -> Page[PostView]:
+def post_page(page: Page[ListedPost]) -> Page[PostView]:
     """The page of posts as the templates show it."""
     locale, now = current_locale_code(), utcnow()
     return Page(
@@ -37,8 +38,8 @@ def post_page(page: Page[Post]) -> Page[PostView]:
                 post.id,
                 post.body,
                 post.timestamp,
-                post.author.username,
-                avatar_digest_of(post.author.username),
+                post.username,
+                avatar_digest_of(post.username),
                 age(post.timestamp, locale, now),
             )
             for post in page.items

