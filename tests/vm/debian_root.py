@@ -81,6 +81,11 @@ def timings_file() -> Path:
     return Path(os.environ.get("MICROBLOG_VM_TIMINGS", CACHE_DIR / "timings.jsonl"))
 
 
+def packages_log(arch: str) -> Path:
+    """apt-get's output from the last root built for ``arch``, beside the timings."""
+    return timings_file().with_name(f"packages-{SUITE}-{arch}.log")
+
+
 def record_timing(step: str, arch: str, seconds: float, **extra: object) -> None:
     """Append one measured step to the timings file (printed by CI and make)."""
     path = timings_file()
@@ -180,11 +185,13 @@ def build_root(arch: str, tarball: Path) -> None:
         script = (
             "set -e; apt-get update -qq; "
             "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-            f"--no-install-recommends {' '.join(packages)}; apt-get clean"
+            f"--no-install-recommends {' '.join(packages)} 2>&1; apt-get clean"
         )
         with DebianRoot.namespaces(root) as session:
             # Under emulation on a busy machine this alone can take over half an hour.
-            session.shell(script, timeout=PACKAGES_TIMEOUT)
+            output = session.shell(script, timeout=PACKAGES_TIMEOUT)
+        # What the maintainer scripts said, for when a service will not start later.
+        packages_log(arch).write_text(output)
         record_timing("packages", arch, time.monotonic() - started)
         started = time.monotonic()
         # A name of its own: another run may be packing the same root meanwhile.
