@@ -132,9 +132,11 @@ preload_app = not (
 def pre_fork(server: Any, worker: Any) -> None:
     """In the master, before each fork: no database socket may be inherited."""
     if server.cfg.preload_app:  # else the master has no app, and must not load one
-        from microblog.ops.preload import close_pooled_connections
+        from microblog.ops.preload import close_pooled_connections, compile_templates
 
-        close_pooled_connections(server.app.wsgi())
+        app = server.app.wsgi()
+        compile_templates(app)
+        close_pooled_connections(app)
     # The master's objects move to a generation the garbage collector never
     # scans, so collections in a worker do not write to (and so copy) the
     # pages it shares with the master.

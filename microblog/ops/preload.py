@@ -10,6 +10,10 @@ their owner), so every worker starts with empty pools and opens its own.
 
 Redis clients (the job queue, the rate limiter's storage) need nothing: their
 connection pools notice a new process id and start afresh.
+
+The master also compiles every template once, so that no worker does it again
+on its first requests (about 80 ms each time, and a recycled worker is a new
+one), and the compiled code is shared with the workers like the rest of the app.
 """
 
 from __future__ import annotations
@@ -47,3 +51,18 @@ def close_pooled_connections(app: object) -> int:
     if closed:
         log.warning("closed %d database connections before forking a worker", closed)
     return closed
+
+
+def compile_templates(app: object) -> int:
+    """Compile each of the app's templates into Jinja's cache; return how many.
+
+    Idempotent: a compiled template stays in the cache (templates do not reload
+    in production), so calling this before every fork costs nothing after the
+    first time.
+    """
+    if not isinstance(app, Flask):
+        return 0
+    names = app.jinja_env.list_templates()
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)

@@ -11,6 +11,7 @@ from flask import Flask, url_for
 from flask_babel import force_locale, format_timedelta
 
 from microblog.models import utcnow
+from microblog.ops.preload import compile_templates
 from microblog.web.templating import ago, avatar_url_of, profile_url_of
 from tests.harness.flask_app import sqlite_app
 
@@ -43,3 +44,14 @@ def test_profile_links_are_url_fors(request_app: Flask, username: str) -> None:
 def test_avatar_links_are_url_fors(request_app: Flask) -> None:
     digest = "0123456789abcdef"
     assert avatar_url_of(digest) == url_for("main.avatar", digest=digest)
+
+
+def test_a_preloading_master_compiles_every_template_once(tmp_path: Path) -> None:
+    with sqlite_app(tmp_path) as app:
+        count = compile_templates(app)
+        assert count == len(app.jinja_env.list_templates()) > 10
+        compiled = app.jinja_env.get_template("base.html")
+        assert compile_templates(app) == count
+        # The same compiled object: the second call compiled nothing again.
+        assert app.jinja_env.get_template("base.html") is compiled
+    assert compile_templates(object()) == 0
