@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from microblog.extensions import limiter
@@ -109,6 +109,10 @@ LIMITS = (
 )
 
 
+# The (method, endpoint) pairs of the app that have limits.
+LIMITED = "limited_endpoints"
+
+
 def endpoint_for(app: Flask, method: str, path: str) -> str | None:
     """The endpoint that serves ``method path``, or None if the app has none."""
     adapter = app.url_map.bind("localhost")
@@ -124,6 +128,7 @@ def apply_limits(app: Flask, rule: EndpointLimits) -> None:
     endpoint = endpoint_for(app, rule.method, rule.path)
     if endpoint is None:
         return
+    app.extensions[LIMITED].add((rule.method, endpoint))
     view: Callable[..., Any] = app.view_functions[endpoint]
     limiter.limit(rule.per_address, methods=[rule.method], scope="address")(view)
     wrapped = limiter.limit(
@@ -143,10 +148,22 @@ def drop_stray_retry_after(response: Response) -> Response:
     return response
 
 
+@limiter.request_filter
+def no_limit_applies() -> bool:
+    """True for a request no limit covers (every page read, every GET).
+
+    The limiter would otherwise resolve the limits of each request's view,
+    find none and still do its bookkeeping: about 0.2 ms of CPU per request.
+    """
+    limited: set[tuple[str, str | None]] = current_app.extensions[LIMITED]
+    return (request.method, request.endpoint) not in limited
+
+
 def init_app(app: Flask) -> None:
     """Bind the limiter and limit the sensitive endpoints registered so far."""
     # Registered first so that it runs after the limiter's own after_request.
     app.after_request(drop_stray_retry_after)
+    app.extensions[LIMITED] = set()
     limiter.init_app(app)
     for rule in LIMITS:
         apply_limits(app, rule)
