@@ -21,6 +21,7 @@ from microblog.main.listings import (
     search_listing,
     timeline_listing,
 )
+from microblog.main.post_articles import post_articles
 from microblog.main.posting import IDEMPOTENCY_KEY, create_post
 from microblog.main.snapshots import PostView, export_view, post_page, profile_view
 from microblog.models import User, profile_query
@@ -30,6 +31,8 @@ from microblog.web.remembered_pages import render_remembered
 
 Page = str | Response
 PostsPage = ResultPage[PostView]
+
+bp.add_app_template_global(post_articles)
 
 
 @bp.route("/index", methods=["GET", "POST"])

@@ -65,10 +65,10 @@ def fresh_value(make: Callable[[], str]) -> FreshValue:
 CSRF_TOKEN = fresh_value(generate_csrf)
 
 
-class PageMemory:
-    """The most recently used pages, shared by the threads of one worker."""
+class HtmlMemory:
+    """The most recently used pieces of HTML, shared by the threads of a worker."""
 
-    def __init__(self, capacity: int = PAGES_KEPT) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -95,11 +95,9 @@ class PageMemory:
         return len(self._pages)
 
 
-def memory() -> PageMemory:
-    """This app's pages (each app its own: its templates and settings differ)."""
-    found: PageMemory = current_app.extensions.setdefault(
-        "remembered_pages", PageMemory()
-    )
+def memory(name: str = "remembered_pages", capacity: int = PAGES_KEPT) -> HtmlMemory:
+    """One of this app's memories (each app its own: templates and settings differ)."""
+    found: HtmlMemory = current_app.extensions.setdefault(name, HtmlMemory(capacity))
     return found
 
 

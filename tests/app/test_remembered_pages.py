@@ -222,3 +222,18 @@ def test_a_flashed_message_is_shown_once(first: Flask) -> None:
     assert submit_form(bob, "/", page, post="hello", idempotency_key=key) == 302
     assert "Your post is now live!" in text(bob, "/")
     assert "Your post is now live!" not in text(bob, "/")
+
+
+@pytest.mark.usefixtures("people")
+def test_each_post_is_rendered_once_for_every_page_and_reader(first: Flask) -> None:
+    alice, bob = signed_in(first, "alice"), signed_in(first, "bob")
+    pages = [text(alice, "/explore"), text(bob, "/explore"), text(alice, "/user/bob")]
+    articles = first.extensions["post_articles"]
+    # bob's and carol's posts, each rendered once for three pages and two readers.
+    assert len(articles) == 2
+    assert all("bob&#39;s first post" in page for page in pages)
+    # A Spanish reader sees the age in Spanish: an article of its own.
+    spanish = first.test_client()
+    page = spanish.get("/explore", headers={"Accept-Language": "es"})
+    assert "ahora mismo" in page.get_data(as_text=True)
+    assert len(articles) == 4
