@@ -33,6 +33,7 @@ readonly SYSTEMD_UNIT=/etc/systemd/system/microblog.service
 readonly SYSTEMD_WORKER_UNIT=/etc/systemd/system/microblog-worker.service
 readonly SSHD_DROPIN=/etc/ssh/sshd_config.d/00-microblog-hardening.conf
 readonly PLACEHOLDER_DOMAIN=microblog.example.com
+readonly MARIADB_DATADIR=/var/lib/mysql
 # Boards with less memory than this get the low-memory profile automatically.
 readonly LOW_MEMORY_KIB=1572864
 
@@ -144,8 +145,18 @@ start_service() {
     fi
 }
 
-restart_service() {
+# Restart a service that is running, so it reads changed settings; one that is
+# not running reads them when it starts.
+restart_if_running() {
+    local running
     if [[ $IN_CHROOT == true ]]; then
+        service "$1" status >/dev/null 2>&1 && running=true || running=false
+    else
+        systemctl is-active --quiet "$1" 2>/dev/null && running=true || running=false
+    fi
+    if [[ $running == false ]]; then
+        info "$1 is not running: it starts with these settings below"
+    elif [[ $IN_CHROOT == true ]]; then
         run service "$1" restart
     else
         run systemctl restart "$1"
@@ -463,6 +474,19 @@ new_secret() {
     openssl rand -hex "$1"
 }
 
+# Debian's mariadb-server package creates the system tables when it is installed,
+# but carries on if that fails, saying so only to syslog, and the server then
+# cannot start. (Under qemu user emulation it fails: the default 8 TiB address
+# space reserved for the buffer pool costs qemu more memory than the machine has.)
+initialise_mariadb() {
+    if [[ -d $MARIADB_DATADIR/mysql ]]; then
+        info "MariaDB's system tables exist in $MARIADB_DATADIR"
+        return 0
+    fi
+    info "$MARIADB_DATADIR has no system tables (the package could not create them): creating them"
+    run mariadb-install-db --user=mysql --datadir="$MARIADB_DATADIR" --skip-test-db
+}
+
 setup_database() {
     step "Create the $DATABASE database and its user"
     local password
@@ -471,6 +495,7 @@ setup_database() {
     DB_PASSWORD=$password
     case $DATABASE in
     mariadb)
+        initialise_mariadb
         start_service mariadb
         # root logs in through the socket (unix_socket auth), so no root password is needed.
         mariadb_setup_sql "$APP_NAME" "$APP_USER" "$password" | run_sql "$password" mariadb
@@ -499,6 +524,7 @@ start_redis() {
     start_service redis-server
 }
 
+# Before the database step, so the database server first starts with these settings.
 low_memory_profile() {
     step "Low-memory profile for a 1 GB board"
     if [[ $LOW_MEMORY == false ]]; then
@@ -509,7 +535,7 @@ low_memory_profile() {
     mariadb)
         run install -m 0644 "$DEPLOY_DIR/low-memory/mariadb.cnf" \
             /etc/mysql/mariadb.conf.d/90-microblog-low-memory.cnf
-        restart_service mariadb
+        restart_if_running mariadb
         ;;
     postgresql)
         local conf_dir
@@ -517,7 +543,7 @@ low_memory_profile() {
         conf_dir=${conf_dir:-/etc/postgresql/15/main/conf.d}
         run install -m 0644 "$DEPLOY_DIR/low-memory/postgresql.conf" \
             "$conf_dir/90-microblog-low-memory.conf"
-        restart_service postgresql
+        restart_if_running postgresql
         ;;
     esac
 }
@@ -717,9 +743,9 @@ main() {
     create_app_user
     checkout_code
     install_virtualenv
+    low_memory_profile
     setup_database
     start_redis
-    low_memory_profile
     write_env_file
     run_migrations
     install_process_manager
