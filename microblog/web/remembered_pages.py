@@ -70,29 +70,25 @@ class HtmlMemory:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._entries: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> str | None:
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+            return html
 
-    def put(self, key: Hashable, page: str) -> None:
+    def put(self, key: Hashable, html: str) -> None:
         with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.capacity:
-                self._pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
+            self._entries[key] = html
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._pages)
+        return len(self._entries)
 
 
 def memory(name: str = "remembered_pages", capacity: int = PAGES_KEPT) -> HtmlMemory:
