@@ -279,14 +279,19 @@ def build_timeline_by_author(bounded: bool) -> sa.Select[Post]:
     return from_timeline_sources(statement, authors, newest)
 
 
-def profile_query() -> sa.Select[User, int, int, bool]:
-    """One statement: a user by name (``profile_username``), follower and
-    following counts, and whether the viewer (``viewer_id``, 0 for nobody)
-    follows them. Built once per thread."""
+ProfileRow = sa.Row[int, str, str | None, datetime | None, int, int, bool]
+
+
+def profile_query() -> sa.Select[int, str, str | None, datetime | None, int, int, bool]:
+    """One statement: what a profile shows of a user found by name
+    (``profile_username``), follower and following counts, and whether the
+    viewer (``viewer_id``, 0 for nobody) follows them. Built once per thread."""
     return thread_statement(("profile",), build_profile_query)
 
 
-def build_profile_query() -> sa.Select[User, int, int, bool]:
+def build_profile_query() -> sa.Select[
+    int, str, str | None, datetime | None, int, int, bool
+]:
     follower_count = (
         sa.select(sa.func.count())
         .where(followers.c.followed_id == User.id)
@@ -305,9 +310,15 @@ def build_profile_query() -> sa.Select[User, int, int, bool]:
         )
         .exists()
     )
-    return sa.select(User, follower_count, following_count, viewer_follows).where(
-        User.username == sa.bindparam("profile_username", type_=sa.String)
-    )
+    return sa.select(
+        User.id,
+        User.username,
+        User.about_me,
+        User.last_seen,
+        follower_count,
+        following_count,
+        viewer_follows,
+    ).where(User.username == sa.bindparam("profile_username", type_=sa.String))
 
 
 class Post(db.Model):  # type: ignore[name-defined]

@@ -94,16 +94,16 @@ def user(username: str) -> str:
     ).first()
     if row is None:
         abort(404, _("There is no user called %(name)s.", name=username))
-    profile = row[0]
+    profile = profile_view(row)
     own = profile.id == viewer_id
     return render_remembered(
         "main/user.html",
         forms={"form": EmptyForm},
         title=profile.username,
-        user=profile_view(*row),
+        user=profile,
         page=post_page(listing_page(author_listing(), author_id=profile.id)),
         endpoint="main.user",
-        export=export_view(export_state(latest_export(profile))) if own else None,
+        export=export_view(export_state(latest_export(current_user))) if own else None,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from microblog.main.listings import ListedPost
-from microblog.models import User, avatar_digest_of, utcnow
+from microblog.models import ProfileRow, avatar_digest_of, utcnow
 from microblog.web.pagination import Page
 from microblog.web.templating import age, ago, current_locale_code
 
@@ -64,18 +64,18 @@ class ProfileView:
     viewer_follows: bool
 
 
-def profile_view(
-    user: User, follower_count: int, following_count: int, viewer_follows: bool
-) -> ProfileView:
+def profile_view(row: ProfileRow) -> ProfileView:
+    """The profile card of a ``profile_query`` row."""
+    user_id, username, about_me, last_seen, followers, following, follows = row
     return ProfileView(
-        user.id,
-        user.username,
-        user.about_me,
-        avatar_digest_of(user.username),
-        ago(user.last_seen) if user.last_seen else None,
-        follower_count,
-        following_count,
-        bool(viewer_follows),
+        user_id,
+        username,
+        about_me,
+        avatar_digest_of(username),
+        ago(last_seen) if last_seen else None,
+        followers,
+        following,
+        bool(follows),
     )
 
 
