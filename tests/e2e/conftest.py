@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.e2e.browser import DESKTOP, OpenPage, PageWatch
 from tests.harness.app_server import AppServer, run_flask
+from tests.harness.checkout import copy_checkout
 from tests.harness.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.harness.environment import environment
 from tests.harness.paths import ROOT
@@ -35,20 +36,28 @@ POSTS_PER_PAGE = 5
 
 
 @pytest.fixture(scope="session")
-def live_server(postgres: Any) -> Iterator[AppServer]:
-    """gunicorn serving the app on a fresh, migrated and seeded PostgreSQL database."""
+def live_server(
+    postgres: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppServer]:
+    """gunicorn serving the app as a platform builds it (bin/build: compiled
+    catalogs, gzip copies of the static files, which Lighthouse checks) on a
+    fresh, migrated and seeded PostgreSQL database."""
+    built = copy_checkout(tmp_path_factory.mktemp("built") / "app")
+    subprocess.run(["bin/build"], cwd=built, env=environment(), check=True)
     env = environment(
         DATABASE_URL=postgres.new_database(),
         SECRET_KEY=secrets.token_hex(32),
         POSTS_PER_PAGE=str(POSTS_PER_PAGE),
         LOG_LEVEL="INFO",
         LOG_FORMAT="text",
+        PYTHONPATH=str(built),
     )
-    run_flask(env, "translate", "compile")
-    run_flask(env, "db", "upgrade")
-    run_flask(env, "seed", "--users", "8", "--follows", "2", "--posts", "4")
+    run_flask(env, "db", "upgrade", cwd=built)
+    run_flask(env, "seed", "--users", "8", "--follows", "2", "--posts", "4", cwd=built)
     # The project's own gunicorn settings (gthread workers, logs to stdout).
-    server = AppServer({**env, "WEB_CONCURRENCY": "2"}).start()
+    server = AppServer(
+        {**env, "WEB_CONCURRENCY": "2"}, config=built / "gunicorn.conf.py", cwd=built
+    ).start()
     yield server
     server.close()
 

@@ -8,6 +8,7 @@ sign-in page, Explore, and the home timeline with a signed-in session cookie.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from tests.paas.node_tools import node_tools
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 RUN_TIMEOUT = 240
+# The performance score depends on how busy the machine is (total blocking
+# time is CPU time): as Lighthouse's own guidance on variability advises, the
+# score is the median of three runs, which is 100 once two runs score 100.
+RUNS = 3
 
 
 def lighthouse(url: str, out: Path, headers: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
@@ -87,6 +92,15 @@ def test_lighthouse_scores_100_in_every_category(
     live_server: AppServer, session_cookie: str, tmp_path: Path, path: str
 ) -> None:
     headers = {"Cookie": session_cookie} if path == "/" else None
-    report = lighthouse(live_server.url + path, tmp_path / "report.json", headers)
-    assert report["finalDisplayedUrl"].endswith(path), report["finalDisplayedUrl"]
-    assert scores(report) == dict.fromkeys(CATEGORIES, 100), failing_audits(report)
+    performance = []
+    for run in range(RUNS):
+        out = tmp_path / f"report-{run}.json"
+        report = lighthouse(live_server.url + path, out, headers)
+        assert report["finalDisplayedUrl"].endswith(path), report["finalDisplayedUrl"]
+        scored = scores(report)
+        performance.append(scored.pop("performance"))
+        # Accessibility, best practices and SEO do not vary: 100 every time.
+        assert scored == dict.fromkeys(CATEGORIES[1:], 100), failing_audits(report)
+        if performance.count(100) == 2:
+            break
+    assert statistics.median(performance) == 100, (performance, failing_audits(report))
