@@ -67,7 +67,7 @@ def author_listing() -> ListingStatement:
     )
 
 
-def timeline_listing(bounded: bool = True) -> ListingStatement:
+def timeline_listing() -> ListingStatement:
     """The reader's (``timeline_user_id``) own and followed authors' posts.
 
     On PostgreSQL, each author's newest ``timeline_depth`` posts merged (see
@@ -76,14 +76,14 @@ def timeline_listing(bounded: bool = True) -> ListingStatement:
     """
     dialect = db.session.get_bind().dialect.name
     return thread_statement(
-        ("timeline listing", dialect, bounded),
-        lambda: paged(build_timeline_listing(dialect, bounded)),
+        ("timeline listing", dialect),
+        lambda: paged(build_timeline_listing(dialect)),
     )
 
 
-def build_timeline_listing(dialect: str, bounded: bool) -> ListingStatement:
+def build_timeline_listing(dialect: str) -> ListingStatement:
     if dialect == "postgresql":
-        authors, newest = timeline_sources(bounded)
+        authors, newest = timeline_sources(bounded=True)
         columns = sa.select(newest.c.id, newest.c.body, newest.c.timestamp)
         statement = columns.add_columns(User.username)
         return from_timeline_sources(statement, authors, newest)
