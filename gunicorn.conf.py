@@ -129,14 +129,24 @@ preload_app = not (
 )
 
 
+def when_ready(server: Any) -> None:
+    """In the master, once, before the first worker: compile the templates.
+
+    Not in pre_fork, which runs again for every recycled worker; the compiled
+    templates stay in the app's cache for all the forks to come.
+    """
+    if server.cfg.preload_app:  # else the master has no app, and must not load one
+        from microblog.ops.preload import compile_templates
+
+        compile_templates(server.app.wsgi())
+
+
 def pre_fork(server: Any, worker: Any) -> None:
     """In the master, before each fork: no database socket may be inherited."""
-    if server.cfg.preload_app:  # else the master has no app, and must not load one
-        from microblog.ops.preload import close_pooled_connections, compile_templates
+    if server.cfg.preload_app:
+        from microblog.ops.preload import close_pooled_connections
 
-        app = server.app.wsgi()
-        compile_templates(app)
-        close_pooled_connections(app)
+        close_pooled_connections(server.app.wsgi())
     # The master's objects move to a generation the garbage collector never
     # scans, so collections in a worker do not write to (and so copy) the
     # pages it shares with the master.

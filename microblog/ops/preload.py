@@ -56,9 +56,8 @@ def close_pooled_connections(app: object) -> int:
 def compile_templates(app: object) -> int:
     """Compile each of the app's templates into Jinja's cache; return how many.
 
-    Idempotent: a compiled template stays in the cache (templates do not reload
-    in production), so calling this before every fork costs nothing after the
-    first time.
+    gunicorn.conf.py calls it once, from ``when_ready``; a second call finds
+    every template compiled already (they do not reload in production).
     """
     if not isinstance(app, Flask):
         return 0
