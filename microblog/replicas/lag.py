@@ -74,8 +74,17 @@ class ReplicaHealth:
         # One thread checks while the others go on with the last state.
         self._checking = threading.Lock()
 
-    def state(self, primary: Engine) -> ReplicaState:
-        """The replica's state, checked now if the last check is too old."""
+    def state(self, primary: Engine, *, fresh: bool = False) -> ReplicaState:
+        """The replica's state, checked now if the last check is too old.
+
+        ``fresh`` checks now whatever the age of the last check (waiting for a
+        check another thread has begun), for the readiness probe: the process
+        that answers it may not have used the replica since it last looked.
+        """
+        if fresh:
+            with self._checking:
+                self.current = self._check(primary)
+            return self.current
         stale = time.monotonic() - self.current.checked_at >= self.interval
         if stale and self._checking.acquire(blocking=False):
             try:

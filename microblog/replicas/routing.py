@@ -53,8 +53,8 @@ class Replicas:
         return None
 
     def states(self) -> list[tuple[str, ReplicaState]]:
-        """Each replica's name and state, checked now if the last check is old."""
-        return [(r.name, r.state(self.primary)) for r in self.replicas]
+        """Each replica's name and state, checked now."""
+        return [(r.name, r.state(self.primary, fresh=True)) for r in self.replicas]
 
 
 def replica_name(url: str) -> str:

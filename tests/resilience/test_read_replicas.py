@@ -302,7 +302,8 @@ def test_fly_replay_sends_writes_and_the_writers_reads_to_the_primary_region(
 
 
 def test_replica_stopped_pages_are_served_from_the_primary(setup: Setup) -> None:
-    # No check is due for a minute: the requests themselves find the replica gone.
+    # No check is due for a minute: the requests themselves find the replica gone
+    # (and /readyz, which checks when asked, reports it whichever worker answers).
     server = setup.server(REPLICA_CHECK_INTERVAL="60", READ_YOUR_WRITES_SECONDS="70")
     try:
         username = f"erin{secrets.token_hex(2)}"
