@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import libraries
 from bench.client import (
     USER_AGENT,
     BenchSetupError,
@@ -280,6 +281,8 @@ def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int
             measured[config.name]["growth"] = measure_growth(
                 args, env, work, postgres, config
             )
+    say("timing the libraries' imports")
+    library_costs = libraries.measure(env)
     version = postgres.query("SHOW server_version", DATABASE)[0][0]
     results: dict[str, Any] = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -295,6 +298,7 @@ def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int
             "growth_posts_total": args.users * args.growth_posts,
         },
         "configurations": {},
+        "libraries": [row.as_dict() for row in library_costs],
     }
     tables = []
     for config in args.configurations:
@@ -318,6 +322,8 @@ def run(args: argparse.Namespace, postgres: CountingPostgres, work: Path) -> int
     saved = args.out / f"bench-{stamp}.json"
     saved.write_text(json.dumps(results, indent=2) + "\n")
     print("\n\n".join(tables))
+    print("\nbefore the app does anything: what its libraries cost")
+    print(libraries.table(library_costs))
     info = results["machine"]
     print(
         f"\n{info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gb']} GB, "
