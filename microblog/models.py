@@ -167,25 +167,27 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         )
         return db.session.scalar(query) or 0
 
-    def following_posts(self, depth: int | None = None) -> sa.Select[Post]:
-        """Own posts and those of followed users, newest first, authors loaded.
 
-        ``depth`` is how many of the newest posts the caller will read at most
-        (a page's offset plus its limit); on PostgreSQL it bounds the work.
-        """
-        if db.session.get_bind().dialect.name == "postgresql":
-            return timeline_by_author(bounded=depth is not None).params(
-                timeline_user_id=self.id, timeline_depth=depth
-            )
-        followed_ids = sa.select(followers.c.followed_id).where(
-            followers.c.follower_id == self.id
+def following_posts(user_id: int, depth: int | None = None) -> sa.Select[Post]:
+    """The user's own posts and those of users they follow, newest first, authors
+    loaded. Takes the id alone: the API knows its caller only by id.
+
+    ``depth`` is how many of the newest posts the caller will read at most
+    (a page's offset plus its limit); on PostgreSQL it bounds the work.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return timeline_by_author(bounded=depth is not None).params(
+            timeline_user_id=user_id, timeline_depth=depth
         )
-        return (
-            sa.select(Post)
-            .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed_ids)))
-            .options(so.joinedload(Post.author))
-            .order_by(Post.timestamp.desc(), Post.id.desc())
-        )
+    followed_ids = sa.select(followers.c.followed_id).where(
+        followers.c.follower_id == user_id
+    )
+    return (
+        sa.select(Post)
+        .where(sa.or_(Post.user_id == user_id, Post.user_id.in_(followed_ids)))
+        .options(so.joinedload(Post.author))
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+    )
 
 
 class ThreadStatements(threading.local):

@@ -21,9 +21,10 @@ from microblog.accounts.passwords import verify_password
 from microblog.accounts.rules import USERNAME_PATTERN
 from microblog.api import bp
 from microblog.api.errors import documents
-from microblog.api.tokens_store import user_for_token
+from microblog.api.tokens_store import owner_of_token
 from microblog.extensions import db
 from microblog.models import USERNAME_MAX, User
+from microblog.replicas.routing import primary_reads
 
 F = TypeVar("F", bound=Callable[..., Any])
 REALM = "microblog API"
@@ -46,14 +47,19 @@ def bearer_token() -> str | None:
     return credentials.token or None
 
 
-def authenticate_bearer() -> User:
+def authenticate_bearer() -> int:
+    """The id of the token's owner."""
     token = bearer_token()
     if token is None:
         raise challenge("Bearer", "Send a token: Authorization: Bearer <token>.")
-    user = user_for_token(token)
-    if user is None:
-        raise challenge("Bearer", "The token is invalid or expired.", "invalid_token")
-    return user
+    user_id = owner_of_token(token)
+    if user_id is None:
+        raise invalid_token()
+    return user_id
+
+
+def invalid_token() -> Unauthorized:
+    return challenge("Bearer", "The token is invalid or expired.", "invalid_token")
 
 
 def authenticate_basic() -> User:
@@ -75,9 +81,21 @@ def authenticate_basic() -> User:
     raise challenge("Basic", "Invalid username or password.")
 
 
+def current_api_user_id() -> int:
+    """The id of the user the current API request authenticated as."""
+    user_id: int = g.api_user_id
+    return user_id
+
+
 def current_api_user() -> User:
-    """The user the current API request authenticated as."""
-    user: User = g.api_user
+    """That user, loaded on first use, from the primary like the token itself."""
+    user: User | None = g.get("api_user")
+    if user is None:
+        with primary_reads():
+            user = db.session.get(User, current_api_user_id())
+        if user is None:  # deleted since the token was checked
+            raise invalid_token()
+        g.api_user = user
     return user
 
 
@@ -86,7 +104,7 @@ def token_auth(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.api_user = authenticate_bearer()
+        g.api_user_id = authenticate_bearer()
         return view(*args, **kwargs)
 
     documented = bp.doc(security=BEARER_SECURITY)(wrapper)
@@ -99,6 +117,7 @@ def basic_auth(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         g.api_user = authenticate_basic()
+        g.api_user_id = g.api_user.id
         return view(*args, **kwargs)
 
     documented = bp.doc(security=BASIC_SECURITY)(wrapper)

@@ -16,7 +16,7 @@ from marshmallow import fields
 from werkzeug.routing import BaseConverter
 
 from microblog.api import bp
-from microblog.api.auth import current_api_user, token_auth
+from microblog.api.auth import current_api_user, current_api_user_id, token_auth
 from microblog.api.errors import documents, fail, found_or_404
 from microblog.api.links import BODY_ID, links
 from microblog.api.views import signed_in_get
@@ -113,7 +113,7 @@ def get_export(export_id: str) -> dict[str, Any]:
         sa.select(Task).where(
             Task.id == export_id,
             Task.name == JOB_NAME,
-            Task.user_id == current_api_user().id,
+            Task.user_id == current_api_user_id(),
         ),
         f"You have no export with id {export_id}.",
     )

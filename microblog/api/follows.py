@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from microblog.api import bp
-from microblog.api.auth import current_api_user, token_auth
+from microblog.api.auth import current_api_user, current_api_user_id, token_auth
 from microblog.api.errors import documents, fail, found_or_404
 from microblog.api.pages import collection
 from microblog.api.queries import followed_by, followers_of
@@ -47,7 +47,7 @@ def user_page(
 ) -> dict[str, Any]:
     """A page of users related to ``user_id``, as the viewer sees them."""
     require_user_exists(user_id)
-    viewer_id = current_api_user().id
+    viewer_id = current_api_user_id()
     return collection(
         query_for(user_id),
         args,

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from microblog.api import bp
-from microblog.api.auth import current_api_user, token_auth
+from microblog.api.auth import current_api_user, current_api_user_id, token_auth
 from microblog.api.errors import documents, fail, found_or_404, json_body
 from microblog.api.follows import require_user_exists
 from microblog.api.links import BODY_ID, links
@@ -24,7 +24,7 @@ from microblog.api.schemas import (
 from microblog.api.views import signed_in_get, user_collection
 from microblog.extensions import db
 from microblog.main.posting import create_post
-from microblog.models import Post, User
+from microblog.models import Post, User, following_posts
 
 
 def first_column(row: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def timeline(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's timeline: own and followed users' posts, newest first."""
     number, size = page_numbers(args)
     # The depth lets PostgreSQL read only each author's newest posts.
-    timeline = current_api_user().following_posts(depth=number * size + 1)
+    timeline = following_posts(current_api_user_id(), depth=number * size + 1)
     return collection(timeline, args, first_column)
 
 

@@ -35,20 +35,24 @@ def issue_token(user: User) -> tuple[str, datetime]:
     return secret, expires_at
 
 
-def user_for_token(secret: str) -> User | None:
-    """The owner of a live token, in one statement on the primary (a token
+def owner_of_token(secret: str) -> int | None:
+    """The id of a live token's owner, in one statement on the primary (a token
     issued or revoked a moment ago may not have reached a replica)."""
     values = {"token_hash": Token.hash(secret), "now": utcnow()}
     with primary_reads():
         return db.session.scalar(token_owner(), values)
 
 
-def token_owner() -> sa.Select[User]:
-    """The user whose token has ``token_hash`` and expires after ``now``."""
+def token_owner() -> sa.Select[int]:
+    """The id of the user whose token has ``token_hash`` and expires after ``now``.
+
+    Only the id: most reads need nothing else of the caller, and a plain
+    value costs no ORM object to build.
+    """
     return thread_statement(
         ("token owner",),
         lambda: (
-            sa.select(User)
+            sa.select(User.id)
             .join(Token, Token.user_id == User.id)
             .where(
                 Token.token_hash == sa.bindparam("token_hash"),

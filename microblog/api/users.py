@@ -10,7 +10,7 @@ from wtforms.validators import ValidationError
 
 from microblog.accounts.rules import normalise_email, username_taken
 from microblog.api import bp
-from microblog.api.auth import current_api_user, token_auth
+from microblog.api.auth import current_api_user, current_api_user_id, token_auth
 from microblog.api.errors import documents, fail, json_body
 from microblog.api.links import user_links
 from microblog.api.pages import collection
@@ -70,7 +70,7 @@ def commit_or_conflict() -> None:
 @bp.response(200, UserPageSchema)
 def list_users(args: dict[str, Any]) -> dict[str, Any]:
     """Every user, oldest account first."""
-    viewer_id = current_api_user().id
+    viewer_id = current_api_user_id()
     return collection(
         users_with_counts(), args, lambda row: user_row_document(row, viewer_id)
     )
@@ -79,7 +79,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 @signed_in_get("/users/<int:user_id>", UserSchema, user_links(200))
 def get_user(user_id: int) -> dict[str, Any]:
     """One user with follower, following and post counts."""
-    return user_row_document(find_user_row(user_id), current_api_user().id)
+    return user_row_document(find_user_row(user_id), current_api_user_id())
 
 
 @bp.route("/users", methods=["POST"])
