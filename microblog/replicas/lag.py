@@ -74,18 +74,11 @@ class ReplicaHealth:
         # One thread checks while the others go on with the last state.
         self._checking = threading.Lock()
 
-    def state(self, primary: Engine, *, fresh: bool = False) -> ReplicaState:
-        """The replica's state, checked now if the last check is too old.
-
-        ``fresh`` checks now whatever the age of the last check (waiting for a
-        check another thread has begun), for the readiness probe: the process
-        that answers it may not have used the replica since it last looked.
-        """
-        if fresh:
-            with self._checking:
-                self.current = self._check(primary)
-            return self.current
-        stale = time.monotonic() - self.current.checked_at >= self.interval
+    def state(self, primary: Engine, max_age: float | None = None) -> ReplicaState:
+        """The replica's state, checked now if the last check is older than
+        ``max_age`` seconds (the interval unless given)."""
+        max_age = self.interval if max_age is None else max_age
+        stale = time.monotonic() - self.current.checked_at >= max_age
         if stale and self._checking.acquire(blocking=False):
             try:
                 self.current = self._check(primary)

@@ -31,6 +31,9 @@ from microblog.replicas.read_your_writes import (
 )
 from microblog.replicas.session import PRIMARY_ONLY, REPLICA_READS_ALLOWED
 
+# The oldest replica state, in seconds, that the readiness probe reports.
+PROBE_MAX_AGE = 1.0
+
 
 class Replicas:
     """The replicas of this process: their engines and their last known state."""
@@ -53,8 +56,13 @@ class Replicas:
         return None
 
     def states(self) -> list[tuple[str, ReplicaState]]:
-        """Each replica's name and state, checked now."""
-        return [(r.name, r.state(self.primary, fresh=True)) for r in self.replicas]
+        """Each replica's name and state, checked now unless checked this second.
+
+        For the readiness probe: the process that answers it may not have used
+        a replica since its last check, minutes ago. Probes sent in a burst
+        (the probe is public) still cost one check a second.
+        """
+        return [(r.name, r.state(self.primary, PROBE_MAX_AGE)) for r in self.replicas]
 
 
 def replica_name(url: str) -> str:
