@@ -130,15 +130,18 @@ preload_app = not (
 
 
 def when_ready(server: Any) -> None:
-    """In the master, once, before the first worker: compile the templates.
+    """In the master, once, before the first worker: compile the templates and
+    learn the database servers (microblog/ops/preload.py says why).
 
-    Not in pre_fork, which runs again for every recycled worker; the compiled
-    templates stay in the app's cache for all the forks to come.
+    Not in pre_fork, which runs again for every recycled worker; what is done
+    here stays in the app for all the forks to come.
     """
     if server.cfg.preload_app:  # else the master has no app, and must not load one
-        from microblog.ops.preload import compile_templates
+        from microblog.ops.preload import compile_templates, learn_database_servers
 
-        compile_templates(server.app.wsgi())
+        app = server.app.wsgi()
+        compile_templates(app)
+        learn_database_servers(app)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -17,9 +17,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from bench.database import CountingPostgres
+from tests.harness.app_server import run_flask
 from tests.harness.databases import PostgresServer
+from tests.harness.environment import environment
 from tests.harness.http_client import request
-from tests.paas.support import gunicorn_settings, run_gunicorn
+from tests.paas.support import gunicorn_settings, run_gunicorn, secret_key
 
 WORKERS = 3
 REQUESTS = 120
@@ -116,3 +119,33 @@ def test_recycled_workers_leave_no_request_unanswered(tmp_path: Path) -> None:
     assert statuses == [200] * REQUESTS
     # Each worker served at most 15 requests, so most of them were replacements.
     assert log.count("Autorestarting worker") >= REQUESTS // 15 - 2, log[-3000:]
+
+
+def test_new_workers_do_not_ask_the_database_what_the_master_learnt(
+    tmp_path: Path,
+) -> None:
+    # A first connection makes SQLAlchemy ask the server about itself (version,
+    # isolation level, ...). The master asks once; recycled workers inherit it.
+    postgres = CountingPostgres()
+    try:
+        url = postgres.new_database("learnt")
+        postgres.enable_counting("learnt")
+        run_flask(
+            environment(DATABASE_URL=url, SECRET_KEY=secret_key()), "db", "upgrade"
+        )
+        recycling = "--workers 2 --max-requests 4 --max-requests-jitter 0"
+        with (
+            postgres.counting("learnt") as count,
+            run_gunicorn(
+                tmp_path, DATABASE_URL=url, GUNICORN_CMD_ARGS=recycling
+            ) as app,
+        ):
+            statuses = [request(app.port, "/readyz").status for _ in range(24)]
+            _, log = app.output()
+    finally:
+        postgres.stop()
+
+    assert statuses == [200] * 24
+    assert log.count("Booting worker") >= 6  # the first two, and their successors
+    asked = {text: calls for text, calls in count.calls.items() if "isolation" in text}
+    assert list(asked.values()) == [1], asked
