@@ -98,7 +98,9 @@ class LibraryCost:
         }
 
 
-def one_run(modules: list[str], build_app: bool, env: dict[str, str]) -> LibraryCost:
+def one_run(
+    label: str, modules: list[str], build_app: bool, env: dict[str, str]
+) -> LibraryCost:
     """One process: seconds from its start to its imports done, CPU, RSS."""
     started = time.monotonic()
     child = subprocess.Popen(
@@ -116,7 +118,7 @@ def one_run(modules: list[str], build_app: bool, env: dict[str, str]) -> Library
     if child.returncode != 0 or not line.strip():
         raise RuntimeError(f"importing {modules} failed (exit {child.returncode})")
     rss_kib, cpu_seconds = line.split()
-    return LibraryCost("", seconds, float(cpu_seconds), int(rss_kib) / 1024)
+    return LibraryCost(label, seconds, float(cpu_seconds), int(rss_kib) / 1024)
 
 
 def measure(env: dict[str, str]) -> list[LibraryCost]:
@@ -127,7 +129,7 @@ def measure(env: dict[str, str]) -> list[LibraryCost]:
     plan.append((APP_LABEL, (), True))
     for label, added, build_app in plan:
         modules.extend(added)
-        runs = [one_run(modules, build_app, env) for _ in range(RUNS)]
+        runs = [one_run(label, modules, build_app, env) for _ in range(RUNS)]
         rows.append(
             LibraryCost(
                 label,

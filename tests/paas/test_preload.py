@@ -18,10 +18,14 @@ import psycopg2
 import pytest
 
 from bench.database import CountingPostgres
+from microblog import create_app
+from microblog.ops.preload import learn_database_servers
 from tests.harness.app_server import run_flask
 from tests.harness.databases import PostgresServer
 from tests.harness.environment import environment
+from tests.harness.flask_app import app_config
 from tests.harness.http_client import request
+from tests.harness.processes import free_port
 from tests.paas.support import gunicorn_settings, run_gunicorn, secret_key
 
 WORKERS = 3
@@ -149,3 +153,14 @@ def test_new_workers_do_not_ask_the_database_what_the_master_learnt(
     assert log.count("Booting worker") >= 6  # the first two, and their successors
     asked = {text: calls for text, calls in count.calls.items() if "isolation" in text}
     assert list(asked.values()) == [1], asked
+
+
+def test_a_database_down_at_start_is_left_to_the_workers(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Nothing listens on the port: the master logs it and forks all the same.
+    url = f"postgresql+psycopg2://u:p@127.0.0.1:{free_port()}/app"
+    app = create_app(app_config(url))
+    assert learn_database_servers(app) == 0
+    # The app logs to stdout, where every platform collects it.
+    assert "database not reachable before forking" in capfd.readouterr().out
