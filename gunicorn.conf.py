@@ -75,9 +75,38 @@ workers = _settings.workers
 # the password hash.
 worker_class = "gthread"
 
+
+
+def worker_class_asked_for() -> str | None:
+    """The worker class named on gunicorn's command line or in GUNICORN_CMD_ARGS.
+
+    gunicorn reads this file before it applies either of them, so this parses
+    them with gunicorn's own parser. Only when gunicorn is the program running:
+    a script that reads this file (a test, say) has arguments of its own.
+    """
+    from gunicorn.config import Config
+
+    program = Path(sys.argv[0])
+    running_gunicorn = "gunicorn" in (program.name, program.parent.name)
+    config = Config()
+    parser = config.parser()
+    command_line = sys.argv[1:] if running_gunicorn else []
+    for arguments in (command_line, config.get_cmd_args_from_env()):
+        asked: str | None = parser.parse_known_args(arguments)[0].worker_class
+        if asked:
+            return asked
+    return None
+
+
 # One thread per connection the pool can hand out (pool_size + max_overflow),
 # so no thread ever queues for a connection. SQLite has no pool: four threads.
-threads = _settings.database_connections or 4
+#
+# For gthread only. gunicorn quietly runs a "sync" worker as gthread when
+# threads is above 1, so `-k sync` (the Mega-Tutorial's command) would get
+# threads it did not ask for; it gets one-request-at-a-time workers instead.
+_asked = worker_class_asked_for() or ""
+if not (_asked == "sync" or _asked.endswith("SyncWorker")):  # gunicorn's own test
+    threads = _settings.database_connections or 4
 
 # A worker whose main loop stops answering for this long is restarted; under
 # Heroku's 30 s router limit (H12), by which time nobody waits for the answer.

@@ -9,7 +9,7 @@ import secrets
 import shlex
 import subprocess
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,11 @@ def secret_key() -> str:
     return secrets.token_hex(32)
 
 
-def gunicorn_settings(**variables: str) -> dict[str, str]:
-    """gunicorn's fully resolved settings for gunicorn.conf.py in an environment."""
+def gunicorn_settings(*options: str, **variables: str) -> dict[str, str]:
+    """gunicorn's fully resolved settings for gunicorn.conf.py in an environment,
+    with command-line ``options`` after the file as a user would add them."""
     env = environment(SECRET_KEY=secret_key(), **variables)
-    command = [str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py"]
+    command = [str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py", *options]
     command += ["--print-config", "microblog:create_app()"]
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -78,12 +79,15 @@ def web_command() -> list[str]:
 
 @contextmanager
 def run_gunicorn(
-    log_dir: Path, target: str | None = None, **variables: str
+    log_dir: Path,
+    target: str | None = None,
+    options: Sequence[str] = (),
+    **variables: str,
 ) -> Iterator[AppServer]:
-    """gunicorn as the Procfile starts it (optionally on another WSGI target)."""
+    """gunicorn as the Procfile starts it (optionally on another WSGI target,
+    with command-line ``options`` before it)."""
     command = web_command()
-    if target is not None:
-        command[-1] = target
+    command[-1:] = [*options, command[-1] if target is None else target]
     env = environment(SECRET_KEY=secret_key(), **variables)
     env.setdefault("DATABASE_URL", f"sqlite:///{log_dir / 'app.sqlite'}")
     server = AppServer(env, command=command, root=log_dir, separate_stderr=True)

@@ -67,6 +67,32 @@ def test_trusted_proxies_come_from_the_settings_table() -> None:
     assert heroku["forwarded_allow_ips"] == "['*']"
 
 
+@pytest.mark.parametrize(
+    ("options", "variables"),
+    [(("--worker-class", "sync"), {}), ((), {"GUNICORN_CMD_ARGS": "-k sync"})],
+    ids=["command line", "GUNICORN_CMD_ARGS"],
+)
+def test_asking_for_sync_workers_gets_sync_workers(
+    options: tuple[str, ...], variables: dict[str, str]
+) -> None:
+    # gunicorn would run "sync" as gthread if the file's threads applied.
+    settings = gunicorn_settings(*options, **variables)
+    assert (settings["worker_class"], settings["threads"]) == ("sync", "1")
+    # Threads asked for alongside still win, as gunicorn documents.
+    threaded = gunicorn_settings(*options, "--threads", "3", **variables)
+    assert threaded["threads"] == "3"
+
+
+def test_the_tutorials_command_runs_one_request_at_a_time_workers(
+    tmp_path: Path,
+) -> None:
+    with run_gunicorn(tmp_path, options=("-w", "2", "-k", "sync")) as server:
+        assert request(server.port, "/healthz").status == 200
+        assert server.stop() == 0
+    _, messages = server.output()
+    assert "Using worker: sync" in messages
+
+
 def test_gunicorn_cmd_args_from_heroku_win_over_the_file() -> None:
     settings = gunicorn_settings(GUNICORN_CMD_ARGS="--workers 1 --timeout 10")
     assert settings["workers"] == "1"
