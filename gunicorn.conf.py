@@ -76,7 +76,6 @@ workers = _settings.workers
 worker_class = "gthread"
 
 
-
 def worker_class_asked_for() -> str | None:
     """The worker class named on gunicorn's command line or in GUNICORN_CMD_ARGS.
 

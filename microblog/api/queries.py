@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from microblog.models import Post, User, followers, thread_statement
 
-UserRow = sa.Row[tuple[User, int, int, int]]
+# What a user document shows, as plain columns: a row of values costs no ORM
+# object to build, and can key a remembered document (microblog/api/remembered.py).
+USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.email,
+    User.about_me,
+    User.last_seen,
+    User.created_at,
+)
 
 
-def users_with_counts() -> sa.Select[User, int, int, int]:
-    """Users with their follower, following and post counts in one statement."""
+def users_with_counts() -> sa.Select[Any]:
+    """Users' shown columns with their follower, following and post counts, in
+    one statement; each row has the names of a user document's fields."""
     follower_count = (
         sa.select(sa.func.count())
         .where(followers.c.followed_id == User.id)
@@ -29,12 +41,15 @@ def users_with_counts() -> sa.Select[User, int, int, int]:
         .correlate(User)
         .scalar_subquery()
     )
-    return sa.select(User, follower_count, following_count, post_count).order_by(
-        User.id
-    )
+    return sa.select(
+        *USER_COLUMNS,
+        follower_count.label("follower_count"),
+        following_count.label("following_count"),
+        post_count.label("post_count"),
+    ).order_by(User.id)
 
 
-def user_with_counts() -> sa.Select[User, int, int, int]:
+def user_with_counts() -> sa.Select[Any]:
     """One user (``user_id``) with their counts; built once per thread."""
     return thread_statement(
         ("user with counts",),
@@ -42,7 +57,7 @@ def user_with_counts() -> sa.Select[User, int, int, int]:
     )
 
 
-def followers_of(user_id: int) -> sa.Select[User, int, int, int]:
+def followers_of(user_id: int) -> sa.Select[Any]:
     """Users who follow ``user_id``, with their counts."""
     return (
         users_with_counts()
@@ -51,7 +66,7 @@ def followers_of(user_id: int) -> sa.Select[User, int, int, int]:
     )
 
 
-def followed_by(user_id: int) -> sa.Select[User, int, int, int]:
+def followed_by(user_id: int) -> sa.Select[Any]:
     """Users whom ``user_id`` follows, with their counts."""
     return (
         users_with_counts()

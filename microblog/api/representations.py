@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from flask import url_for
 
-from microblog.models import Post, User
+from microblog.models import Post, avatar_digest_of
+
+
+class ShownUser(Protocol):
+    """What a user document shows: a User, or a row of ``USER_COLUMNS``."""
+
+    id: int
+    username: str
+    email: str
+    about_me: str | None
+    last_seen: datetime
+    created_at: datetime
 
 
 def user_document(
-    user: User,
+    user: ShownUser,
     viewer_id: int | None,
     follower_count: int = 0,
     following_count: int = 0,
@@ -32,15 +44,16 @@ def user_document(
             "followers": url_for("api.list_followers", user_id=user.id),
             "following": url_for("api.list_following", user_id=user.id),
             "posts": url_for("api.list_user_posts", user_id=user.id),
-            "avatar": url_for("main.avatar", digest=user.avatar_digest()),
+            "avatar": url_for("main.avatar", digest=avatar_digest_of(user.username)),
         },
     }
 
 
 def user_row_document(row: Any, viewer_id: int | None) -> dict[str, Any]:
-    """A ``(User, followers, following, posts)`` row as a user document."""
-    user, follower_count, following_count, post_count = row
-    return user_document(user, viewer_id, follower_count, following_count, post_count)
+    """A row of ``users_with_counts()`` as a user document."""
+    return user_document(
+        row, viewer_id, row.follower_count, row.following_count, row.post_count
+    )
 
 
 def post_document(post: Post) -> dict[str, Any]:

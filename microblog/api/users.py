@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Response
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
@@ -15,6 +16,7 @@ from microblog.api.errors import documents, fail, json_body
 from microblog.api.links import user_links
 from microblog.api.pages import collection
 from microblog.api.queries import user_with_counts, users_with_counts
+from microblog.api.remembered import remembered_document
 from microblog.api.representations import user_document, user_row_document
 from microblog.api.schemas import (
     PageArgsSchema,
@@ -77,9 +79,15 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @signed_in_get("/users/<int:user_id>", UserSchema, user_links(200))
-def get_user(user_id: int) -> dict[str, Any]:
+def get_user(user_id: int) -> Response:
     """One user with follower, following and post counts."""
-    return user_row_document(find_user_row(user_id), current_api_user_id())
+    row = find_user_row(user_id)
+    viewer_id = current_api_user_id()
+    return remembered_document(
+        UserSchema,
+        (tuple(row), row.id == viewer_id),
+        lambda: user_row_document(row, viewer_id),
+    )
 
 
 @bp.route("/users", methods=["POST"])

@@ -65,8 +65,9 @@ def fresh_value(make: Callable[[], str]) -> FreshValue:
 CSRF_TOKEN = fresh_value(generate_csrf)
 
 
-class HtmlMemory:
-    """The most recently used pieces of HTML, shared by the threads of a worker."""
+class TextMemory:
+    """The most recently used rendered texts (pages, post articles, API
+    documents), shared by the threads of a worker."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -75,14 +76,14 @@ class HtmlMemory:
 
     def get(self, key: Hashable) -> str | None:
         with self._lock:
-            html = self._entries.get(key)
-            if html is not None:
+            text = self._entries.get(key)
+            if text is not None:
                 self._entries.move_to_end(key)
-            return html
+            return text
 
-    def put(self, key: Hashable, html: str) -> None:
+    def put(self, key: Hashable, text: str) -> None:
         with self._lock:
-            self._entries[key] = html
+            self._entries[key] = text
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
@@ -91,9 +92,9 @@ class HtmlMemory:
         return len(self._entries)
 
 
-def memory(name: str = "remembered_pages", capacity: int = PAGES_KEPT) -> HtmlMemory:
+def memory(name: str = "remembered_pages", capacity: int = PAGES_KEPT) -> TextMemory:
     """One of this app's memories (each app its own: templates and settings differ)."""
-    found: HtmlMemory = current_app.extensions.setdefault(name, HtmlMemory(capacity))
+    found: TextMemory = current_app.extensions.setdefault(name, TextMemory(capacity))
     return found
 
 

@@ -17,39 +17,13 @@ import sqlalchemy as sa
 from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 
-from microblog import create_app
 from microblog.extensions import db
 from microblog.models import Post, User
 from tests.harness.factories import PASSWORD, make_post, make_user
-from tests.harness.flask_app import IsolatedClient, app_config
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 MARKER = re.compile(r"fresh[0-9a-f]{32}")
-
-
-@contextmanager
-def instance(database_url: str) -> Iterator[Flask]:
-    """One more app on the test's database, CSRF on: another instance."""
-    other = create_app(app_config(database_url, WTF_CSRF_ENABLED=True))
-    other.test_client_class = IsolatedClient
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def first(app: Flask, database_url: str) -> Iterator[Flask]:
-    with instance(database_url) as made:
-        yield made
-
-
-@pytest.fixture
-def second(app: Flask, database_url: str) -> Iterator[Flask]:
-    with instance(database_url) as made:
-        yield made
 
 
 @contextmanager

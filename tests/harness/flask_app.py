@@ -90,6 +90,19 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+@contextmanager
+def another_instance(database_url: str) -> Iterator[Flask]:
+    """One more app on the test's database, CSRF on: another instance of the
+    app, as on a second dyno or Machine."""
+    other = create_app(app_config(database_url, WTF_CSRF_ENABLED=True))
+    other.test_client_class = IsolatedClient
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def wait_for_jobs(app: Flask) -> None:
     """Let jobs running in the app's threads (no REDIS_URL in tests) end."""
     backend = app.extensions["jobs"]
@@ -185,3 +198,17 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def first(app: Flask, database_url: str) -> Iterator[Flask]:
+    """An instance of the app on the test's database, beside ``second``."""
+    with another_instance(database_url) as made:
+        yield made
+
+
+@pytest.fixture
+def second(app: Flask, database_url: str) -> Iterator[Flask]:
+    """Another instance, on the same database as ``first``."""
+    with another_instance(database_url) as made:
+        yield made
