@@ -1,9 +1,4 @@
 """Fixtures of this area: the app in-process on SQLite, PostgreSQL and MariaDB,
-and a real SMTP server it can send to."""
+and a real SMTP server it can send to (tests/harness/app_fixtures.py)."""
 
-from __future__ import annotations
-
-from tests.harness.flask_app import app, auth, client, database_url, runner
-from tests.harness.mail_server import mail_server
-
-__all__ = ["app", "auth", "client", "database_url", "mail_server", "runner"]
+from tests.harness.app_fixtures import *  # noqa: F403 (pytest finds fixtures by name)
