@@ -20,7 +20,6 @@ from microblog.models import (
     Post,
     User,
     followers,
-    from_timeline_sources,
     thread_statement,
     timeline_sources,
 )
@@ -56,7 +55,7 @@ def explore_listing() -> ListingStatement:
 
 
 def author_listing() -> ListingStatement:
-    """One author's posts (``author_id``), by ``ix_post_user_id_timestamp``."""
+    """One author's posts (``author_id``), by ``ix_post_user_id_timestamp_id``."""
     return thread_statement(
         ("author listing",),
         lambda: paged(
@@ -76,26 +75,53 @@ def timeline_listing() -> ListingStatement:
     """
     dialect = db.session.get_bind().dialect.name
     return thread_statement(
-        ("timeline listing", dialect),
-        lambda: paged(build_timeline_listing(dialect)),
+        ("timeline listing", dialect), lambda: build_timeline_listing(dialect)
     )
 
 
 def build_timeline_listing(dialect: str) -> ListingStatement:
     if dialect == "postgresql":
-        authors, newest = timeline_sources(bounded=True)
-        columns = sa.select(newest.c.id, newest.c.body, newest.c.timestamp)
-        statement = columns.add_columns(User.username)
-        return from_timeline_sources(statement, authors, newest)
+        return timeline_listing_by_author()
     reader = sa.bindparam("timeline_user_id", type_=sa.Integer)
     followed_ids = sa.select(followers.c.followed_id).where(
         followers.c.follower_id == reader
     )
-    return newest_first(
-        listed_columns().where(
-            sa.or_(Post.user_id == reader, Post.user_id.in_(followed_ids))
+    return paged(
+        newest_first(
+            listed_columns().where(
+                sa.or_(Post.user_id == reader, Post.user_id.in_(followed_ids))
+            )
         )
     )
+
+
+def timeline_listing_by_author() -> ListingStatement:
+    """The timeline page in two steps, in one statement.
+
+    First the page itself, as (id, time, author) only: each followed author's
+    newest posts come from ``ix_post_user_id_timestamp_id`` alone, without
+    reading the table, and are merged. Then the page's 26 posts are read by
+    primary key for their text, and their authors for their names. Reading each candidate's row instead (about
+    1,300 of them for someone following 50 authors) took PostgreSQL 1.9 ms a
+    page, against 1.1 ms in two steps.
+    """
+    authors, newest = timeline_sources(True, Post.id, Post.timestamp)
+    page = paged(
+        sa.select(newest.c.id, newest.c.timestamp, authors.c.followed_id)
+        .select_from(authors)
+        .join(newest, sa.true())
+        .order_by(newest.c.timestamp.desc(), newest.c.id.desc())
+    ).subquery("page")
+    # Subqueries per row, not joins: each is one lookup by primary key for
+    # each of the page's rows, where a join could be planned as a scan of the
+    # whole table when PostgreSQL misjudges how few rows the page holds.
+    body = sa.select(Post.body).where(Post.id == page.c.id).scalar_subquery()
+    author = (
+        sa.select(User.username).where(User.id == page.c.followed_id).scalar_subquery()
+    )
+    return sa.select(
+        page.c.id, body.label("body"), page.c.timestamp, author.label("username")
+    ).order_by(page.c.timestamp.desc(), page.c.id.desc())
 
 
 def search_listing(text: str) -> ListingStatement:
