@@ -133,10 +133,6 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         self.session_token = new_session_token()
         db.session.execute(sa.delete(Token).where(Token.user_id == self.id))
 
-    def avatar_digest(self) -> str:
-        """Stable, non-reversible seed for the generated avatar image."""
-        return avatar_digest_of(self.username)
-
     def is_following(self, user: User) -> bool:
         query = self.following.select().where(User.id == user.id)
         return db.session.scalar(query) is not None

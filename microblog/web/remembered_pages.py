@@ -94,7 +94,9 @@ class TextMemory:
 
 def memory(name: str = "remembered_pages", capacity: int = PAGES_KEPT) -> TextMemory:
     """One of this app's memories (each app its own: templates and settings differ)."""
-    found: TextMemory = current_app.extensions.setdefault(name, TextMemory(capacity))
+    found: TextMemory | None = current_app.extensions.get(name)
+    if found is None:  # once per app: not a new memory built and dropped per call
+        found = current_app.extensions.setdefault(name, TextMemory(capacity))
     return found
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from microblog.extensions import db
-from microblog.models import Post, User, followers, utcnow
+from microblog.models import Post, User, avatar_digest_of, followers, utcnow
 from tests.harness.factories import make_post, make_user
 from tests.harness.flask_app import AuthActions, count_queries, fresh
 
@@ -248,7 +248,7 @@ def test_search_refuses_an_overlong_query(client: FlaskClient) -> None:
 
 def test_avatar_is_a_generated_svg_cached_for_a_year(client: FlaskClient) -> None:
     bob = make_user("bob")
-    response = client.get(f"/avatar/{bob.avatar_digest()}.svg")
+    response = client.get(f"/avatar/{avatar_digest_of(bob.username)}.svg")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert "max-age=31536000" in response.headers["Cache-Control"]
